@@ -1,0 +1,6 @@
+// File: nvo/nvo.hpp
+// Umbrella header: everything nvo offers.
+#pragma once
+
+#include "nvo/version.hpp"
+#include "nvo/wire/wire.hpp"
