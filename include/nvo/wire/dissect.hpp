@@ -55,23 +55,23 @@ struct dissect_options {
 
 struct dissection {
   encapsulation encap = encapsulation::none;
-  ethernet::header outer_ethernet;
+  ethernet::header outer_ethernet{};
   std::uint8_t ip_version = 0;  // 0: the outer frame is not IP
-  ip_address outer_src;
-  ip_address outer_dst;
+  ip_address outer_src{};
+  ip_address outer_dst{};
   std::uint8_t outer_tos = 0;  // IPv4 TOS or IPv6 traffic class (DSCP | ECN)
   std::uint8_t outer_ttl = 0;  // TTL or hop limit
   std::uint16_t src_port = 0;  // UDP (VXLAN) or TCP (STT) ports; 0 for NVGRE
   std::uint16_t dst_port = 0;
   std::uint32_t vni = 0;       // VXLAN
-  nvgre::header nvgre;         // VSID, FlowID
-  stt::segment stt;            // frame length, fragment offset, frame id
+  nvgre::header nvgre{};         // VSID, FlowID
+  stt::segment stt{};            // frame length, fragment offset, frame id
   bool has_stt_frame_header = false;
-  stt::frame_header stt_frame;
+  stt::frame_header stt_frame{};
   // VXLAN/NVGRE: the inner Ethernet frame. STT: the bytes of the STT frame this
   // segment carries, minus the frame header on the first segment, so it starts
   // an inner Ethernet frame exactly when has_stt_frame_header.
-  const_bytes inner;
+  const_bytes inner{};
 
   [[nodiscard]] constexpr bool inner_starts_frame() const noexcept {
     return encap == encapsulation::vxlan || encap == encapsulation::nvgre || has_stt_frame_header;

@@ -27,8 +27,8 @@ inline constexpr std::uint16_t vlan_dei_mask = 0x1000;
 inline constexpr std::uint16_t vlan_vid_mask = 0x0FFF;
 
 struct header {
-  mac_address dst;
-  mac_address src;
+  mac_address dst{};
+  mac_address src{};
   bool has_vlan = false;
   std::uint16_t vlan_tci = 0;  // meaningful when has_vlan
   std::uint16_t ethertype = 0;

@@ -42,8 +42,8 @@ struct header {
   std::uint8_t ttl = 64;
   std::uint8_t protocol = 0;
   std::uint16_t checksum = 0;  // parse: as received; encode: ignored, recomputed
-  ipv4_address src;
-  ipv4_address dst;
+  ipv4_address src{};
+  ipv4_address dst{};
   std::array<std::uint8_t, max_header_size - min_header_size> options{};  // first (ihl-5)*4 bytes used
 
   [[nodiscard]] constexpr std::size_t size() const noexcept { return std::size_t{ihl} * 4; }

@@ -23,8 +23,8 @@ struct header {
   std::uint16_t payload_length = 0;
   std::uint8_t next_header = 0;
   std::uint8_t hop_limit = 64;
-  ipv6_address src;
-  ipv6_address dst;
+  ipv6_address src{};
+  ipv6_address dst{};
 
   [[nodiscard]] static constexpr std::size_t size() noexcept { return header_size; }
   friend constexpr bool operator==(const header&, const header&) = default;
