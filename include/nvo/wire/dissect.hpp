@@ -93,9 +93,11 @@ namespace detail {
 
 [[nodiscard]] constexpr result<dissection> dissect_nvgre(dissection d, const_bytes ip_payload,
                                                          const dissect_options& opt) noexcept {
+  // Only TEB makes GRE an NVGRE candidate; other GRE (PPTP's version 1, IP in
+  // GRE) is plain traffic whose flags NVGRE's rules do not judge.
+  if (ip_payload.size() >= gre::base_header_size && load_be16(ip_payload, 2) != nvgre::protocol) return d;
   const auto g = gre::parse(ip_payload, opt.reserved);
   if (!g) return g.error();
-  if (g->protocol != nvgre::protocol) return d;  // other GRE payloads are not NVGRE
   const auto nv = nvgre::from_gre(*g);
   if (!nv) return nv.error();
   d.inner = ip_payload.subspan(g->size());
