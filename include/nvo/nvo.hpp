@@ -3,4 +3,5 @@
 #pragma once
 
 #include "nvo/version.hpp"
+#include "nvo/simd/simd.hpp"
 #include "nvo/wire/wire.hpp"

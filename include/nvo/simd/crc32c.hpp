@@ -52,7 +52,7 @@ inline constexpr std::array<std::uint32_t, 256> crc32c_table = [] {
 #if NVO_SIMD_X86
 namespace sse42 {
 
-[[gnu::target("sse4.2")]] [[nodiscard]] inline std::uint32_t crc32c_update(std::uint32_t reg, const std::byte* p,
+[[gnu::target(NVO_SIMD_TARGET_SSE42)]] [[nodiscard]] inline std::uint32_t crc32c_update(std::uint32_t reg, const std::byte* p,
                                                                           std::size_t n) noexcept {
   std::uint64_t r = reg;
   for (; n >= 8; n -= 8, p += 8) {
@@ -79,12 +79,12 @@ namespace sse42 {
   return r32;
 }
 
-[[gnu::target("sse4.2")]] [[nodiscard]] inline std::uint32_t crc32c(std::span<const std::byte> data,
+[[gnu::target(NVO_SIMD_TARGET_SSE42)]] [[nodiscard]] inline std::uint32_t crc32c(std::span<const std::byte> data,
                                                                    std::uint32_t seed = 0) noexcept {
   return ~crc32c_update(~seed, data.data(), data.size());
 }
 
-[[gnu::target("sse4.2")]] [[nodiscard]] inline std::uint32_t crc32c_u64(std::uint64_t value,
+[[gnu::target(NVO_SIMD_TARGET_SSE42)]] [[nodiscard]] inline std::uint32_t crc32c_u64(std::uint64_t value,
                                                                        std::uint32_t seed) noexcept {
   return ~static_cast<std::uint32_t>(_mm_crc32_u64(~seed, value));
 }

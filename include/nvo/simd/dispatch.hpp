@@ -32,6 +32,14 @@
 #define NVO_SIMD_X86 0
 #endif
 
+// Target-attribute strings for each kernel namespace; a higher level includes the
+// lower ones so helpers of a lower level inline into kernels of a higher one.
+#define NVO_SIMD_TARGET_SSE42 "sse4.2,popcnt"
+#define NVO_SIMD_TARGET_AVX2 NVO_SIMD_TARGET_SSE42 ",avx,avx2,bmi,bmi2"
+#define NVO_SIMD_TARGET_AVX512 NVO_SIMD_TARGET_AVX2 ",avx512f,avx512bw,avx512vl"
+#define NVO_SIMD_TARGET_AVX512VNNI NVO_SIMD_TARGET_AVX512 ",avx512vnni"
+#define NVO_SIMD_TARGET_GFNI NVO_SIMD_TARGET_AVX512 ",gfni,avx512vbmi"
+
 NVO_BEGIN_NAMESPACE
 namespace simd {
 

@@ -1,0 +1,141 @@
+// File: nvo/simd/flow.hpp
+// Flow keys from an inner Ethernet frame, flow hashes over them, and the entropy
+// fields overlays carry: the VXLAN UDP source port (RFC 7348 5: a hash of the inner
+// headers, in the dynamic range 49152-65535 by default), the 8-bit NVGRE FlowID
+// (RFC 7637 3.2) and the 16-bit STT source port.
+//
+// Extraction reads only the fields it needs and never fails: IPv4/IPv6 TCP/UDP
+// give the 5-tuple; other L3 protocols, IPv4 fragments and IPv6 packets behind
+// extension headers give addresses and protocol; non-IP (or malformed IP) frames
+// give MAC addresses and EtherType; a frame shorter than an Ethernet header gives
+// flow_kind::none.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "nvo/simd/crc32c.hpp"
+#include "nvo/simd/toeplitz.hpp"
+#include "nvo/wire/address.hpp"
+#include "nvo/wire/byte_order.hpp"
+#include "nvo/wire/ethernet.hpp"
+
+NVO_BEGIN_NAMESPACE
+namespace simd {
+
+enum class flow_kind : std::uint8_t { none, l2, ipv4, ipv6 };
+
+inline constexpr std::uint8_t ip_proto_tcp = 6;
+inline constexpr std::uint8_t ip_proto_udp = 17;
+
+struct flow_key {
+  flow_kind kind = flow_kind::none;
+  std::uint8_t protocol = 0;    // IP protocol / next header (ipv4, ipv6)
+  bool has_ports = false;       // TCP or UDP with the ports present
+  std::uint16_t ethertype = 0;  // after one 802.1Q tag
+  std::uint16_t src_port = 0, dst_port = 0;
+  wire::ip_address src_ip{}, dst_ip{};
+  wire::mac_address src_mac{}, dst_mac{};
+  friend constexpr bool operator==(const flow_key&, const flow_key&) = default;
+};
+
+namespace detail {
+constexpr void read_ports(flow_key& k, wire::const_bytes l4) noexcept {
+  if ((k.protocol == ip_proto_tcp || k.protocol == ip_proto_udp) && l4.size() >= 4) {
+    k.has_ports = true;
+    k.src_port = wire::load_be16(l4, 0);
+    k.dst_port = wire::load_be16(l4, 2);
+  }
+}
+}  // namespace detail
+
+[[nodiscard]] constexpr flow_key extract_flow_key(wire::const_bytes frame) noexcept {
+  flow_key k;
+  const auto eth = wire::ethernet::parse(frame);
+  if (!eth) return k;
+  k.kind = flow_kind::l2;
+  k.src_mac = eth->src;
+  k.dst_mac = eth->dst;
+  k.ethertype = eth->ethertype;
+  const auto l3 = frame.subspan(eth->size());
+  if (k.ethertype == wire::ethernet::ethertype_ipv4 && l3.size() >= 20 && (wire::load_u8(l3, 0) >> 4) == 4) {
+    const std::size_t ihl = std::size_t{wire::load_u8(l3, 0) & 0x0Fu} * 4;
+    if (ihl < 20 || ihl > l3.size()) return k;
+    k.kind = flow_kind::ipv4;
+    k.protocol = wire::load_u8(l3, 9);
+    k.src_ip = wire::ipv4_address::from_u32(wire::load_be32(l3, 12));
+    k.dst_ip = wire::ipv4_address::from_u32(wire::load_be32(l3, 16));
+    // Only the first fragment carries ports; hashing them would split the flow.
+    if ((wire::load_be16(l3, 6) & 0x3FFFu) == 0) detail::read_ports(k, l3.subspan(ihl));
+  } else if (k.ethertype == wire::ethernet::ethertype_ipv6 && l3.size() >= 40 && (wire::load_u8(l3, 0) >> 4) == 6) {
+    k.kind = flow_kind::ipv6;
+    k.protocol = wire::load_u8(l3, 6);
+    wire::ipv6_address s{}, d{};
+    wire::load_raw(l3, 8, s.octets);
+    wire::load_raw(l3, 24, d.octets);
+    k.src_ip = s;
+    k.dst_ip = d;
+    detail::read_ports(k, l3.subspan(40));
+  }
+  return k;
+}
+
+// Toeplitz over the key's RSS input (addresses, plus ports when present); L2 keys
+// hash MACs and EtherType the same way so every frame gets entropy.
+[[nodiscard]] inline std::uint32_t flow_hash_toeplitz(const toeplitz_key& key, const flow_key& k,
+                                                      rss_direction dir = rss_direction::as_is) noexcept {
+  const rss_fields f = k.has_ports ? rss_fields::addresses_ports : rss_fields::addresses;
+  switch (k.kind) {
+    case flow_kind::ipv4:
+      return toeplitz(key, ipv4_tuple{k.src_ip.v4(), k.dst_ip.v4(), k.src_port, k.dst_port}, f, dir);
+    case flow_kind::ipv6:
+      return toeplitz(key, ipv6_tuple{k.src_ip.v6(), k.dst_ip.v6(), k.src_port, k.dst_port}, f, dir);
+    case flow_kind::l2: {
+      std::array<std::byte, 14> in{};
+      for (std::size_t i = 0; i < 6; ++i) {
+        in[i] = static_cast<std::byte>(k.src_mac.octets[i]);
+        in[6 + i] = static_cast<std::byte>(k.dst_mac.octets[i]);
+      }
+      in[12] = static_cast<std::byte>(k.ethertype >> 8);
+      in[13] = static_cast<std::byte>(k.ethertype);
+      return toeplitz(key, in);
+    }
+    case flow_kind::none: break;
+  }
+  return 0;
+}
+
+// CRC-32C over the key's fields: the cheap software flow hash (no NIC RSS to match).
+[[nodiscard]] inline std::uint32_t flow_hash_crc32c(const flow_key& k, std::uint32_t seed = 0) noexcept {
+  std::uint32_t h = crc32c_u64(
+      (std::uint64_t{static_cast<std::uint8_t>(k.kind)} << 56) | (std::uint64_t{k.protocol} << 48) |
+          (std::uint64_t{k.ethertype} << 32) | (std::uint64_t{k.src_port} << 16) | k.dst_port,
+      seed);
+  if (k.kind == flow_kind::l2) return crc32c_u64(k.src_mac.to_u64() ^ (k.dst_mac.to_u64() << 16), h);
+  const std::size_t n = k.kind == flow_kind::ipv4 ? 4 : 16;
+  h = crc32c(std::as_bytes(std::span(k.src_ip.octets).first(n)), h);
+  return crc32c(std::as_bytes(std::span(k.dst_ip.octets).first(n)), h);
+}
+
+// A source port in [lo, hi] from a 32-bit hash (multiply-shift keeps it uniform
+// without a division). Default: RFC 7348's recommended 49152-65535.
+[[nodiscard]] constexpr std::uint16_t udp_source_port(std::uint32_t hash, std::uint16_t lo = 49152,
+                                                      std::uint16_t hi = 65535) noexcept {
+  NVO_ASSERT(lo <= hi);
+  const std::uint64_t range = std::uint64_t{hi} - lo + 1;
+  return static_cast<std::uint16_t>(lo + ((std::uint64_t{hash} * range) >> 32));
+}
+
+// Fold every hash bit into the narrow fields so no input bits are lost.
+[[nodiscard]] constexpr std::uint8_t nvgre_flow_id(std::uint32_t hash) noexcept {
+  hash ^= hash >> 16;
+  return static_cast<std::uint8_t>(hash ^ (hash >> 8));
+}
+
+[[nodiscard]] constexpr std::uint16_t stt_source_port(std::uint32_t hash) noexcept {
+  return static_cast<std::uint16_t>(hash ^ (hash >> 16));
+}
+
+}  // namespace simd
+NVO_END_NAMESPACE
