@@ -124,7 +124,11 @@ int decode(const char* path, const wire::dissect_options& opt) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   const pcap_handle pcap{pcap_open_offline(path, errbuf)};
   if (!pcap) {
-    fmt::print(stderr, "nvo-pcap: cannot read {}: {}\n", path, errbuf);
+    // libpcap sometimes starts its message with the path already.
+    std::string_view reason = errbuf;
+    if (const std::string prefix = fmt::format("{}: ", path); reason.starts_with(prefix))
+      reason.remove_prefix(prefix.size());
+    fmt::print(stderr, "nvo-pcap: cannot read {}: {}\n", path, reason);
     return 1;
   }
   if (const int link = pcap_datalink(pcap.get()); link != DLT_EN10MB) {
