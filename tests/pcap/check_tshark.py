@@ -41,7 +41,7 @@ TSHARK_TCP_ONLY = ["--disable-protocol", "stt", "-o", "tcp.check_checksum:TRUE"]
 TCP_FIELDS = ["frame.number", "tcp.checksum.status", "tcp.len"]
 
 FIELDS = [
-    "frame.number", "eth.src", "eth.dst", "eth.type", "vlan.id", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+    "frame.number", "eth.src", "eth.dst", "eth.type", "vlan.id", "vlan.etype", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
     "vxlan.vni", "gre.proto", "gre.key", "stt.pkt_len", "stt.seg_off", "stt.pkt_id", "stt.context_id",
     "stt.flags", "_ws.expert.message",
 ]
@@ -94,7 +94,13 @@ def check_ok(where, pkt, exp, row):
         if nvo_value != tshark_value:
             fail(where, f"{name}: nvo {nvo_value!r} != tshark {tshark_value!r}")
 
+    # With an 802.1Q-tagged underlay the outer EtherType is the tag's, and
+    # the first vlan.id is the underlay's.
     outer_type = first(row, "eth.type")
+    outer_tagged = outer_type == "0x8100"
+    if outer_tagged:
+        outer_type = first(row, "vlan.etype")
+    inner_vlans = row["vlan.id"][1:] if outer_tagged else row["vlan.id"]
     if "outer" in pkt:
         checked.add("outer")
         o = pkt["outer"]
@@ -149,9 +155,9 @@ def check_ok(where, pkt, exp, row):
             same("inner dst_mac", inner.get("dst_mac"), row["eth.dst"][1])
             same("inner ethertype", inner.get("ethertype"), row["eth.type"][1])
         inner_keys = {"src_mac", "dst_mac", "ethertype"}
-        if "vlan_id" in inner or row["vlan.id"]:
+        if "vlan_id" in inner or inner_vlans:
             inner_keys.add("vlan_id")
-            same("inner vlan_id", inner.get("vlan_id"), int(first(row, "vlan.id") or -1))
+            same("inner vlan_id", inner.get("vlan_id"), int(inner_vlans[0]) if inner_vlans else None)
         if set(inner) != inner_keys:
             fail(where, f"unexpected inner keys {sorted(inner)}")
     elif encap != "none" and eth_count >= 2:

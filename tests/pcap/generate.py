@@ -40,13 +40,14 @@ STT_PORT = 7471
 STT_SEGMENT = 1000  # payload bytes per STT segment, so frames span several
 
 
-def outer(family, src=None, dst=None, **ip_fields):
+def outer(family, src=None, dst=None, vlan=None, **ip_fields):
     s, d = OUTER_ADDRS[family]
     l3 = IP if family == 4 else IPv6
     if family == 4:
         ip_fields.setdefault("id", 0x1234)
         ip_fields.setdefault("flags", "DF")
-    return Ether(**OUTER_MACS) / l3(src=src or s, dst=dst or d, **ip_fields)
+    eth = Ether(**OUTER_MACS) if vlan is None else Ether(**OUTER_MACS) / Dot1Q(vlan=vlan)
+    return eth / l3(src=src or s, dst=dst or d, **ip_fields)
 
 
 def inner_ipv4(n, size=64):
@@ -86,15 +87,15 @@ def vxlan_raw_header(family, header, inner, **udp_fields):
     return outer(family) / UDP(sport=49160, dport=4789, **udp_fields) / Raw(header) / inner
 
 
-def nvgre(family, vsid, flow_id, inner, **gre_fields):
-    return outer(family) / GRE(key_present=1, proto=0x6558, key=vsid << 8 | flow_id, **gre_fields) / inner
+def nvgre(family, vsid, flow_id, inner, vlan=None, **gre_fields):
+    return outer(family, vlan=vlan) / GRE(key_present=1, proto=0x6558, key=vsid << 8 | flow_id, **gre_fields) / inner
 
 
 def stt_frame_header(flags=0, context_id=0, l4_offset=0, mss=0, vlan_tci=0, version=0, reserved=0, padding=0):
     return struct.pack("!BBBBHHQH", version, flags, l4_offset, reserved, mss, vlan_tci, context_id, padding)
 
 
-def stt(family, frame_id, frame, sport=50000, segment=STT_SEGMENT, frame_len=None, **tcp_fields):
+def stt(family, frame_id, frame, sport=50000, segment=STT_SEGMENT, frame_len=None, vlan=None, **tcp_fields):
     """The segments of one STT frame (frame header + inner frame bytes)."""
     frame_len = len(frame) if frame_len is None else frame_len
     packets = []
@@ -102,7 +103,7 @@ def stt(family, frame_id, frame, sport=50000, segment=STT_SEGMENT, frame_len=Non
         last = off + segment >= len(frame)
         tcp = TCP(sport=sport, dport=STT_PORT, seq=frame_len << 16 | off, ack=frame_id,
                   flags="PA" if last else "A", window=0, **tcp_fields)
-        packets.append(outer(family) / tcp / Raw(frame[off:off + segment]))
+        packets.append(outer(family, vlan=vlan) / tcp / Raw(frame[off:off + segment]))
     return packets
 
 
@@ -141,6 +142,8 @@ def vxlan_capture(family):
         (vxlan(family, 0xFFFFFF - o, inner_arp(3), sport=65535), good("vxlan")),
         (vxlan(family, 0, inner_vlan(4, 100), sport=49999), good("vxlan")),
         (vxlan(family, 0x123456, inner_ipv4(5, 1400), sport=61000), good("vxlan")),
+        # An 802.1Q-tagged underlay.
+        (vxlan(family, 77, inner_ipv6(9), sport=49153, vlan=10), good("vxlan")),
     ]
 
 
@@ -161,6 +164,7 @@ def nvgre_capture(family):
         (nvgre(family, 0xABCDEF, 0x5A, inner_ipv6(12)), good("nvgre")),
         (nvgre(family, 0xFFFFFF, 0xFF, inner_arp(13)), good("nvgre")),
         (nvgre(family, 0x001234 + o, 0x01, inner_ipv4(14, 1200)), good("nvgre")),
+        (nvgre(family, 0x004321, 0x02, inner_arp(15), vlan=4094), good("nvgre")),
     ]
 
 
@@ -175,7 +179,7 @@ def stt_capture(family):
         (0xFFFFFFFF, stt_frame_header(flags=0x01, context_id=0xFFFFFFFFFFFFFFFF), inner_arp(24)),
     ]
     for n, (frame_id, header, inner) in enumerate(frames):
-        for seg in stt(family, frame_id, header + bytes(inner), sport=50000 + n):
+        for seg in stt(family, frame_id, header + bytes(inner), sport=50000 + n, vlan=20 if n == 2 else None):
             packets.append((seg, good("stt")))
     return packets
 
