@@ -150,10 +150,11 @@ template <bool Copy>
 }  // namespace avx2
 
 // GCC 12's AVX-512 intrinsics start from _mm*_undefined_*() and trip a false
-// -Wmaybe-uninitialized (GCC PR 105593) once inlined here.
+// -W(maybe-)uninitialized (GCC PR 105593) once inlined here.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 namespace avx512 {
 
