@@ -7,7 +7,7 @@
 
 #include <charconv>
 #include <cstdio>
-#include <cstring>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <span>

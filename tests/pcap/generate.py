@@ -23,7 +23,7 @@ import struct
 import sys
 
 from scapy.layers.inet import IP, TCP, UDP, ICMP
-from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop, ICMPv6EchoRequest
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import ARP, GRE, Dot1Q, Ether
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Raw
@@ -53,7 +53,7 @@ def outer(family, src=None, dst=None, vlan=None, **ip_fields):
 def inner_ipv4(n, size=64):
     return (Ether(src=f"02:00:00:aa:bb:{n:02x}", dst=f"02:00:00:cc:dd:{n:02x}")
             / IP(src=f"192.168.{n}.1", dst=f"192.168.{n}.2", id=n)
-            / UDP(sport=1000 + n, dport=2000) / Raw(bytes(range(size % 256)) * (size // 256) + bytes(size % 256)))
+            / UDP(sport=1000 + n, dport=2000) / Raw(bytes(i % 251 for i in range(size))))
 
 
 def inner_ipv4_tcp(n, size):
