@@ -157,6 +157,21 @@ inline constexpr auto permute_indices = [] {
   return hash_bytes(key, in, 36);
 }
 
+
+// The common tuple sizes get their own loops so the chunk loop unrolls.
+[[gnu::target(NVO_SIMD_TARGET_GFNI)]] inline void toeplitz_bulk(const toeplitz_key& key,
+                                                               std::span<const std::byte* const> inputs,
+                                                               std::size_t len, std::uint32_t* out) noexcept {
+  const std::size_t n = inputs.size();
+  if (len == 12) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = hash_bytes(key, inputs[i], 12);
+  } else if (len == 36) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = hash_bytes(key, inputs[i], 36);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) out[i] = hash_bytes(key, inputs[i], len);
+  }
+}
+
 }  // namespace gfni
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -177,6 +192,17 @@ inline constexpr auto permute_indices = [] {
   if (toeplitz_uses_gfni()) return gfni::toeplitz(key, input);
 #endif
   return scalar::toeplitz(key, input);
+}
+
+// Hashes many inputs of one length, choosing the path once.
+// PRECONDITION: out.size() >= inputs.size(); each input holds len bytes.
+inline void toeplitz_bulk(const toeplitz_key& key, std::span<const std::byte* const> inputs, std::size_t len,
+                          std::span<std::uint32_t> out) noexcept {
+  NVO_ASSERT(out.size() >= inputs.size() && len <= key.max_input());
+#if NVO_SIMD_X86
+  if (toeplitz_uses_gfni()) return gfni::toeplitz_bulk(key, inputs, len, out.data());
+#endif
+  for (std::size_t i = 0; i < inputs.size(); ++i) out[i] = scalar::toeplitz(key, {inputs[i], len});
 }
 
 // RSS inputs in network byte order, source first (the MS tables list destination first).
