@@ -698,6 +698,18 @@ TEST(wire_dissect_errors, nvgre_rules) {
     EXPECT_EQ(plain->encap, w::encapsulation::none);
   }
 
+  // Non-TEB GRE is not judged by GRE/NVGRE rules at all: PPTP's enhanced GRE
+  // (RFC 2637: K, S, A, version 1, protocol 0x880B) and IP-in-GRE with flags
+  // RFC 2784 would discard are plain traffic.
+  for (const auto& gre_bytes :
+       {nvo_test::to_bytes({0x30, 0x81, 0x88, 0x0B, 0x00, 0x04, 0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0}),
+        nvo_test::to_bytes({0x40, 0x00, 0x08, 0x00}), nvo_test::to_bytes({0x00, 0x0F, 0x08, 0x00}),
+        nvo_test::to_bytes({0x20, 0x00, 0x08, 0x00, 0x00})}) {
+    const auto d = dissect(nvo_test::make_ip_frame(o, w::gre::ip_protocol, gre_bytes));
+    ASSERT_TRUE(d.has_value()) << w::to_string(d.error());
+    EXPECT_EQ(d->encap, w::encapsulation::none);
+  }
+
   // RFC 7637 3.3: inner 802.1Q (and 802.1ad) frames are dropped.
   for (std::uint16_t tpid : {w::ethernet::ethertype_vlan, w::ethernet::ethertype_qinq}) {
     nvo_test::nvgre_params p;
