@@ -5,3 +5,4 @@
 #include "nvo/version.hpp"
 #include "nvo/simd/simd.hpp"
 #include "nvo/wire/wire.hpp"
+#include "nvo/table/table.hpp"

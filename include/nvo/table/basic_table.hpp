@@ -365,7 +365,7 @@ class basic_table {
   template <class T, std::size_t W>
   [[nodiscard]] static NVO_ALWAYS_INLINE T from_words(const std::array<std::uint64_t, W>& w) noexcept {
     T t;
-    std::memcpy(&t, w.data(), sizeof(T));
+    std::memcpy(static_cast<void*>(&t), w.data(), sizeof(T));  // T is trivially copyable
     return t;
   }
 

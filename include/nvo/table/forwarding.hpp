@@ -1,0 +1,357 @@
+// File: nvo/table/forwarding.hpp
+// CA->PA forwarding tables: where a customer address lives in the provider
+// network, read per packet on many cores while a control plane (or data-plane
+// learning) rewrites it.
+//
+//   l2_forwarding_table<policy::learning<true>>  VXLAN / Open vSwitch style:
+//     {24-bit VNI, MAC} -> tunnel_endpoint, with flood-and-learn (Linux
+//     vxlan_snoop semantics), aging, per-VNI flood lists and PA membership.
+//   l3_forwarding_table<>                        Hyper-V Network Virtualization style:
+//     {VSID or routing domain, CA IPv4/IPv6} -> tunnel_endpoint + CA MAC,
+//     controller-populated (HNV has no data-plane learning).
+//
+//   nvo::table::reclaim::qsbr domain;
+//   nvo::table::l2_forwarding_table<nvo::table::policy::reclaimer<nvo::table::reclaim::qsbr>,
+//                                   nvo::table::policy::learning<true>> fdb({}, domain);
+//   // control plane / learning thread (the single writer):
+//   (void)fdb.add_static(vni, mac, endpoint);
+//   fdb.learn(vni, inner_src_mac, outer_src_pa, now_s);
+//   fdb.age(now_s);
+//   // datapath threads (qsbr readers):
+//   if (auto ep = fdb.lookup(vni, dst_mac)) encapsulate_to(*ep);
+//   if (!fdb.is_member(vni, outer_src_pa)) drop();           // anti-spoofing
+//   for (auto& pa : fdb.flood_list(vni)->remotes) replicate(pa);
+//
+// CONCURRENCY (see basic_table.hpp for the protocol and memory orders)
+//   lookup, lookup_bulk, is_member, flood_list: lock-free, any threads; no
+//     allocation, locks or exceptions. flood_list()'s pointer stays valid until
+//     the calling reader's next quiescent state (reclaimer read side).
+//   everything else (add/remove/learn/age/set_flood_list/...): one writer
+//     thread at a time, serialized by the caller; blocking only among writers.
+//   Records are copied out whole; a reader never sees a half-written one.
+//
+// TIME
+//   The caller passes the time in seconds (any monotonic origin) to learn()
+//   and age(), so tests drive a fake clock and the datapath reads no clock.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "nvo/config.hpp"
+#include "nvo/table/basic_table.hpp"
+#include "nvo/wire/address.hpp"
+#include "nvo/wire/dissect.hpp"
+
+NVO_BEGIN_NAMESPACE
+namespace table {
+
+namespace policy {
+// learning<true>: flood-and-learn (VXLAN style); learning<false>: controller only.
+template <bool On>
+struct learning {
+  static constexpr bool value = On;
+};
+}  // namespace policy
+
+namespace detail {
+template <class... Policies>
+struct learning_param : std::false_type {};
+template <bool On, class... Rest>
+struct learning_param<policy::learning<On>, Rest...> : std::bool_constant<On> {};
+template <class Other, class... Rest>
+struct learning_param<Other, Rest...> : learning_param<Rest...> {};
+
+template <class P>
+struct is_learning_policy : std::false_type {};
+template <bool On>
+struct is_learning_policy<policy::learning<On>> : std::true_type {};
+}  // namespace detail
+
+enum class endpoint_flags : std::uint8_t { learned = 0, static_entry = 1 };
+
+// Where a customer address lives: 32 bytes, copied whole by readers.
+struct tunnel_endpoint {
+  wire::ip_address provider;                                    // underlay address (v4 or v6)
+  wire::encapsulation encap = wire::encapsulation::vxlan;       // how to reach it
+  endpoint_flags flags = endpoint_flags::static_entry;          // learning never overwrites static
+  std::uint8_t reserved = 0;
+  std::uint32_t last_seen = 0;                                  // seconds, caller's clock
+  std::uint64_t tunnel_id = 0;                                  // VNI, VSID or STT context id
+
+  [[nodiscard]] constexpr bool is_static() const noexcept { return flags == endpoint_flags::static_entry; }
+  friend constexpr bool operator==(const tunnel_endpoint&, const tunnel_endpoint&) = default;
+};
+static_assert(sizeof(tunnel_endpoint) == 32 && std::has_unique_object_representations_v<tunnel_endpoint>);
+
+struct l2_key {
+  std::uint32_t vni = 0;  // 24 bits used
+  wire::mac_address mac;
+  std::uint16_t reserved = 0;
+  friend constexpr bool operator==(const l2_key&, const l2_key&) = default;
+};
+static_assert(sizeof(l2_key) == 12 && std::has_unique_object_representations_v<l2_key>);
+
+struct l3_key {
+  std::uint32_t domain = 0;  // VSID or routing domain id
+  wire::ip_address ca;
+  std::uint8_t reserved[3]{};
+  friend constexpr bool operator==(const l3_key&, const l3_key&) = default;
+};
+static_assert(sizeof(l3_key) == 24 && std::has_unique_object_representations_v<l3_key>);
+
+struct l3_entry {
+  tunnel_endpoint endpoint;
+  wire::mac_address ca_mac;  // lets the datapath rewrite the inner MAC and answer ARP/ND
+  std::uint16_t reserved = 0;
+  friend constexpr bool operator==(const l3_entry&, const l3_entry&) = default;
+};
+static_assert(sizeof(l3_entry) == 40);
+
+// Head-end replication targets of one VNI; immutable once published.
+struct flood_list {
+  std::vector<wire::ip_address> remotes;
+  std::optional<wire::ip_address> group;  // underlay multicast group, if any
+};
+
+enum class learn_result : std::uint8_t {
+  learned,          // new entry
+  refreshed,        // same endpoint, last_seen updated
+  moved,            // MAC moved to another endpoint (entry updated, counted)
+  static_conflict,  // a static entry holds the MAC elsewhere: not learned (Linux drops the packet)
+  limit_reached,    // the VNI holds its learn limit of learned MACs
+  invalid_source,   // multicast or all-zero source MAC
+  table_full,       // no room and growth disabled
+};
+
+struct l2_options {
+  table_options entries{};                 // MAC entries
+  table_options members{.capacity = 256};  // (VNI, PA) membership pairs
+  table_options vnis{.capacity = 64};      // VNIs with flood lists
+  std::uint32_t age_timeout_s = 300;       // Linux FDB_AGE_DEFAULT / OVS mac-aging-time
+  std::uint32_t learn_limit_per_vni = 0;   // 0: unlimited (Linux maxaddress)
+  wire::encapsulation learn_encap = wire::encapsulation::vxlan;
+};
+
+struct l2_stats {
+  std::uint64_t learned = 0;
+  std::uint64_t moves = 0;
+  std::uint64_t static_conflicts = 0;
+  std::uint64_t limit_drops = 0;
+  std::uint64_t aged = 0;
+};
+
+template <class... Policies>
+class l2_forwarding_table {
+  using reclaimer_t = detail::type_param_t<policy::reclaimer, reclaim::none, Policies...>;
+  using hash_t = detail::type_param_t<policy::hash, crc32c_hash, Policies...>;
+  static constexpr bool learning = detail::learning_param<Policies...>::value;
+  static_assert(((detail::is_known_policy<Policies>::value || detail::is_learning_policy<Policies>::value) && ...),
+                "l2_forwarding_table: unknown policy; use policy::hash, policy::reclaimer, policy::learning");
+
+  struct member_key {
+    std::uint32_t vni = 0;
+    wire::ip_address pa;
+    std::uint8_t reserved[3]{};
+  };
+  struct vni_key {
+    std::uint32_t vni = 0;
+  };
+  template <class K, class V>
+  using table_t = basic_table<K, V, policy::hash<hash_t>, policy::reclaimer<reclaimer_t>>;
+
+ public:
+  explicit l2_forwarding_table(l2_options o = {})
+    requires std::default_initializable<reclaimer_t>
+      : l2_forwarding_table(o, std::make_unique<reclaimer_t>()) {}
+  l2_forwarding_table(l2_options o, reclaimer_t& r) : options_(o), rec_(&r), fdb_(o.entries, r), members_(o.members, r), flood_(o.vnis, r) {}
+  l2_forwarding_table(const l2_forwarding_table&) = delete;
+  l2_forwarding_table& operator=(const l2_forwarding_table&) = delete;
+  ~l2_forwarding_table() {
+    flood_.for_each([](const vni_key&, std::uint64_t p) { delete to_list(p); });  // live lists; retired ones belong to the reclaimer
+  }
+
+  // ---- datapath: lock-free ------------------------------------------------------
+  [[nodiscard]] std::optional<tunnel_endpoint> lookup(std::uint32_t vni, wire::mac_address mac) const noexcept {
+    return fdb_.find(l2_key{vni, mac});
+  }
+  // lookup_bulk(): up to 64 keys; returns the hit mask.
+  [[nodiscard]] std::uint64_t lookup_bulk(std::span<const l2_key> keys, std::span<tunnel_endpoint> out) const noexcept {
+    return fdb_.find_bulk(keys, out);
+  }
+  // is_member(): does pa belong to vni (outer source check against spoofing)?
+  [[nodiscard]] bool is_member(std::uint32_t vni, const wire::ip_address& pa) const noexcept {
+    return members_.contains(member_key{vni, pa});
+  }
+  // flood_list(): the VNI's replication list or nullptr; valid until the
+  // reader's next quiescent state.
+  [[nodiscard]] const flood_list* flood_list_of(std::uint32_t vni) const noexcept {
+    const auto p = flood_.find(vni_key{vni});
+    return p ? to_list(*p) : nullptr;
+  }
+
+  // ---- control plane: one writer --------------------------------------------------
+  // add_static(): controller entry; replaces anything, never aged or moved by learning.
+  [[nodiscard]] absl::Status add_static(std::uint32_t vni, wire::mac_address mac, tunnel_endpoint ep) {
+    if (auto st = check_key(vni, mac); !st.ok()) return st;
+    ep.flags = endpoint_flags::static_entry;
+    const auto old = fdb_.find(l2_key{vni, mac});
+    if (auto st = fdb_.insert_or_assign(l2_key{vni, mac}, ep); !st.ok()) return st;
+    if (old && !old->is_static()) --learned_per_vni_[vni];
+    return absl::OkStatus();
+  }
+  // remove(): deletes an entry, static or learned.
+  [[nodiscard]] absl::Status remove(std::uint32_t vni, wire::mac_address mac) {
+    const auto old = fdb_.find(l2_key{vni, mac});
+    if (auto st = fdb_.erase(l2_key{vni, mac}); !st.ok()) return st;
+    if (!old->is_static()) --learned_per_vni_[vni];
+    return absl::OkStatus();
+  }
+
+  // learn(): data-plane learning from a decapsulated packet (vxlan_snoop).
+  learn_result learn(std::uint32_t vni, wire::mac_address src_mac, const wire::ip_address& outer_src, std::uint32_t now_s)
+    requires learning
+  {
+    if (src_mac.is_multicast() || src_mac.is_zero()) return learn_result::invalid_source;
+    const l2_key key{vni & 0xFFFFFF, src_mac};
+    const auto old = fdb_.find(key);
+    if (old) {
+      if (old->provider == outer_src && old->encap == options_.learn_encap) {
+        if (old->is_static() || old->last_seen == now_s) return learn_result::refreshed;
+        tunnel_endpoint ep = *old;
+        ep.last_seen = now_s;
+        return fdb_.insert_or_assign(key, ep).ok() ? learn_result::refreshed : learn_result::table_full;
+      }
+      if (old->is_static()) {
+        ++stats_.static_conflicts;
+        return learn_result::static_conflict;
+      }
+      if (!fdb_.insert_or_assign(key, learned_endpoint(key.vni, outer_src, now_s)).ok()) return learn_result::table_full;
+      ++stats_.moves;
+      return learn_result::moved;
+    }
+    std::uint32_t& count = learned_per_vni_[key.vni];
+    if (options_.learn_limit_per_vni != 0 && count >= options_.learn_limit_per_vni) {
+      ++stats_.limit_drops;
+      return learn_result::limit_reached;
+    }
+    if (!fdb_.insert(key, learned_endpoint(key.vni, outer_src, now_s)).ok()) return learn_result::table_full;
+    ++count;
+    ++stats_.learned;
+    return learn_result::learned;
+  }
+
+  // age(): removes learned entries not seen for age_timeout_s; returns how many.
+  std::size_t age(std::uint32_t now_s) {
+    const std::size_t n = fdb_.erase_if([&](const l2_key& k, const tunnel_endpoint& ep) {
+      if (ep.is_static() || now_s - ep.last_seen < options_.age_timeout_s) return false;
+      --learned_per_vni_[k.vni];
+      return true;
+    });
+    stats_.aged += n;
+    return n;
+  }
+
+  // set_flood_list(): publishes a new list for vni; the old one is retired.
+  [[nodiscard]] absl::Status set_flood_list(std::uint32_t vni, std::span<const wire::ip_address> remotes,
+                                            std::optional<wire::ip_address> group = std::nullopt) {
+    if (vni > 0xFFFFFF) return absl::InvalidArgumentError("nvo l2 table: VNI exceeds 24 bits");
+    auto list = std::make_unique<flood_list>(flood_list{{remotes.begin(), remotes.end()}, group});
+    const auto old = flood_.find(vni_key{vni});
+    if (auto st = flood_.insert_or_assign(vni_key{vni}, reinterpret_cast<std::uint64_t>(list.get())); !st.ok()) return st;
+    list.release();
+    if (old) retire_list(*old);
+    return absl::OkStatus();
+  }
+  [[nodiscard]] absl::Status remove_flood_list(std::uint32_t vni) {
+    const auto old = flood_.find(vni_key{vni});
+    if (auto st = flood_.erase(vni_key{vni}); !st.ok()) return st;
+    retire_list(*old);
+    return absl::OkStatus();
+  }
+
+  [[nodiscard]] absl::Status add_member(std::uint32_t vni, const wire::ip_address& pa) {
+    if (vni > 0xFFFFFF || pa.version == 0) return absl::InvalidArgumentError("nvo l2 table: bad VNI or unset PA");
+    return members_.insert_or_assign(member_key{vni, pa}, 1);
+  }
+  [[nodiscard]] absl::Status remove_member(std::uint32_t vni, const wire::ip_address& pa) {
+    return members_.erase(member_key{vni, pa});
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return fdb_.size(); }
+  [[nodiscard]] std::uint32_t learned_in(std::uint32_t vni) const {
+    const auto it = learned_per_vni_.find(vni);
+    return it == learned_per_vni_.end() ? 0 : it->second;
+  }
+  [[nodiscard]] const l2_stats& stats() const noexcept { return stats_; }
+
+ private:
+  l2_forwarding_table(l2_options o, std::unique_ptr<reclaimer_t> owned)
+      : options_(o), owned_(std::move(owned)), rec_(owned_.get()), fdb_(o.entries, *rec_), members_(o.members, *rec_),
+        flood_(o.vnis, *rec_) {}
+
+  static const flood_list* to_list(std::uint64_t p) noexcept { return reinterpret_cast<const flood_list*>(p); }
+  void retire_list(std::uint64_t p) {
+    rec_->retire(reinterpret_cast<void*>(p), [](void* q) { delete static_cast<flood_list*>(q); });
+  }
+
+  static absl::Status check_key(std::uint32_t vni, wire::mac_address mac) {
+    if (vni > 0xFFFFFF) return absl::InvalidArgumentError("nvo l2 table: VNI exceeds 24 bits");
+    if (mac.is_multicast() || mac.is_zero()) return absl::InvalidArgumentError("nvo l2 table: MAC must be unicast");
+    return absl::OkStatus();
+  }
+  tunnel_endpoint learned_endpoint(std::uint32_t vni, const wire::ip_address& pa, std::uint32_t now_s) const noexcept {
+    return tunnel_endpoint{pa, options_.learn_encap, endpoint_flags::learned, 0, now_s, vni};
+  }
+
+  l2_options options_;
+  std::unique_ptr<reclaimer_t> owned_;
+  reclaimer_t* rec_;
+  table_t<l2_key, tunnel_endpoint> fdb_;
+  table_t<member_key, std::uint64_t> members_;
+  table_t<vni_key, std::uint64_t> flood_;
+  std::unordered_map<std::uint32_t, std::uint32_t> learned_per_vni_;  // writer only, control path
+  l2_stats stats_;
+};
+
+// l3_forwarding_table: HNV-style {domain, CA IP} -> endpoint + CA MAC.
+template <class... Policies>
+class l3_forwarding_table {
+ public:
+  using table_type = basic_table<l3_key, l3_entry, Policies...>;
+
+  explicit l3_forwarding_table(table_options o = {})
+    requires std::default_initializable<typename table_type::reclaimer_type>
+      : t_(o) {}
+  l3_forwarding_table(table_options o, typename table_type::reclaimer_type& r) : t_(o, r) {}
+
+  [[nodiscard]] std::optional<l3_entry> lookup(std::uint32_t domain, const wire::ip_address& ca) const noexcept {
+    return t_.find(l3_key{domain, ca});
+  }
+  [[nodiscard]] std::uint64_t lookup_bulk(std::span<const l3_key> keys, std::span<l3_entry> out) const noexcept {
+    return t_.find_bulk(keys, out);
+  }
+  // add(): controller record; replaces an existing one atomically for readers.
+  [[nodiscard]] absl::Status add(std::uint32_t domain, const wire::ip_address& ca, l3_entry e) {
+    if (ca.version != 4 && ca.version != 6) return absl::InvalidArgumentError("nvo l3 table: CA must be IPv4 or IPv6");
+    if (e.endpoint.provider.version == 0) return absl::InvalidArgumentError("nvo l3 table: PA unset");
+    e.endpoint.flags = endpoint_flags::static_entry;
+    return t_.insert_or_assign(l3_key{domain, ca}, e);
+  }
+  [[nodiscard]] absl::Status remove(std::uint32_t domain, const wire::ip_address& ca) {
+    return t_.erase(l3_key{domain, ca});
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return t_.size(); }
+
+ private:
+  table_type t_;
+};
+
+}  // namespace table
+NVO_END_NAMESPACE
