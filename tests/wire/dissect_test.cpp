@@ -589,6 +589,27 @@ TEST(wire_dissect_errors, zero_udp_checksum) {
   EXPECT_EQ(d6->encap, w::encapsulation::vxlan);
 }
 
+// RFC 768: a computed checksum of zero is sent as 0xFFFF, and must verify.
+TEST(wire_dissect_errors, udp_checksum_computed_zero_is_sent_as_ffff) {
+  for (const outer_params& o : {outer_params{}, v6_outer()}) {
+    nvo_test::vxlan_params p;
+    p.outer = o;
+    const auto f = nvo_test::make_vxlan_frame(p);
+    const std::uint16_t c = w::load_be16(f, nvo_test::l4_offset(o) + 6);
+    // Adding c (one's complement) to one word makes the datagram sum 0xFFFF,
+    // so the checksum computes to zero. Inner byte 14 is word aligned in UDP.
+    std::uint32_t word = w::load_be16(p.inner, 14) + std::uint32_t{c};
+    word = (word & 0xFFFF) + (word >> 16);
+    w::store_be16(p.inner, 14, static_cast<std::uint16_t>(word));
+    const auto g = nvo_test::make_vxlan_frame(p);
+    ASSERT_EQ(w::load_be16(g, nvo_test::l4_offset(o) + 6), 0xFFFF);
+    const auto d = dissect(g);
+    ASSERT_TRUE(d.has_value()) << w::to_string(d.error());
+    EXPECT_EQ(d->encap, w::encapsulation::vxlan);
+    expect_inner(*d, g, p.inner);
+  }
+}
+
 TEST(wire_dissect_errors, vxlan_rules) {
   nvo_test::vxlan_params p;
   p.flags = 0x00;
@@ -873,6 +894,154 @@ TEST(wire_dissect_bounds, every_prefix_of_valid_frames_is_rejected) {
       EXPECT_EQ(r->encap, w::encapsulation::none);
       EXPECT_TRUE(r->inner.empty());
     }
+  }
+}
+
+// ---- differential check against the per-layer parsers -------------------------
+
+// dissect's documented pipeline written with the public per-layer parsers only
+// (ethernet/ipv4/ipv6/udp/gre/nvgre/tcp/stt), in the order dissect.hpp lists its
+// checks. dissect may be optimised freely; it must agree with this.
+w::result<w::dissection> reference_dissect(w::const_bytes frame, const w::dissect_options& opt) {
+  w::dissection d;
+  const auto eth = w::ethernet::parse(frame);
+  if (!eth) return eth.error();
+  d.outer_ethernet = *eth;
+  const auto l3 = frame.subspan(eth->size());
+  w::const_bytes l4;
+  std::uint8_t protocol = 0;
+  if (eth->ethertype == w::ethernet::ethertype_ipv4) {
+    const auto ip = w::ipv4::parse(l3);
+    if (!ip) return ip.error();
+    d.ip_version = 4;
+    d.outer_src = ip->src;
+    d.outer_dst = ip->dst;
+    d.outer_tos = ip->tos;
+    d.outer_ttl = ip->ttl;
+    protocol = ip->protocol;
+    l4 = l3.subspan(ip->size(), ip->payload_length());
+    if ((protocol == 6 || protocol == 17 || protocol == 47) && ip->is_fragment()) return w::errc::ipv4_fragment;
+  } else if (eth->ethertype == w::ethernet::ethertype_ipv6) {
+    const auto ip = w::ipv6::parse(l3);
+    if (!ip) return ip.error();
+    d.ip_version = 6;
+    d.outer_src = ip->src;
+    d.outer_dst = ip->dst;
+    d.outer_tos = ip->traffic_class;
+    d.outer_ttl = ip->hop_limit;
+    protocol = ip->next_header;
+    if (w::ipv6::is_extension_header(protocol)) return w::errc::ipv6_extension_header_unsupported;
+    l4 = l3.subspan(40, ip->payload_length);
+  } else {
+    return d;
+  }
+  const auto pseudo = w::pseudo_header_sum(d.outer_src, d.outer_dst, protocol, static_cast<std::uint32_t>(l4.size()));
+  if (protocol == 17) {
+    if (l4.size() < 8) return w::errc::truncated;
+    d.src_port = w::load_be16(l4, 0);
+    d.dst_port = w::load_be16(l4, 2);
+    if (d.dst_port != opt.vxlan_port) return d;
+    const auto u = w::udp::parse(l4);
+    if (!u) return u.error();
+    if (u->checksum == 0) {
+      if (d.ip_version == 6 && !opt.accept_zero_udp6_checksum) return w::errc::udp_zero_checksum_ipv6;
+    } else if (!w::udp::checksum_ok(pseudo, l4)) {
+      return w::errc::udp_bad_checksum;
+    }
+    const auto vx = w::vxlan::parse(l4.subspan(8), opt.reserved);
+    if (!vx) return vx.error();
+    d.encap = w::encapsulation::vxlan;
+    d.vni = vx->vni;
+    d.inner = l4.subspan(16);
+    if (d.inner.size() < 14) return w::errc::inner_truncated;
+    return d;
+  }
+  if (protocol == 47) {
+    if (l4.size() >= 4 && w::load_be16(l4, 2) != w::nvgre::protocol) return d;  // not TEB: plain GRE
+    const auto g = w::gre::parse(l4, opt.reserved);
+    if (!g) return g.error();
+    const auto nv = w::nvgre::from_gre(*g);
+    if (!nv) return nv.error();
+    d.inner = l4.subspan(g->size());
+    if (const auto in = w::nvgre::parse_inner(d.inner); !in) return in.error();
+    d.encap = w::encapsulation::nvgre;
+    d.nvgre = *nv;
+    return d;
+  }
+  if (protocol == 6) {
+    if (l4.size() < 20) return w::errc::truncated;
+    d.src_port = w::load_be16(l4, 0);
+    d.dst_port = w::load_be16(l4, 2);
+    if (d.dst_port != w::stt::default_port) return d;
+    const auto t = w::tcp::parse(l4);
+    if (!t) return t.error();
+    if (!w::tcp::checksum_ok(pseudo, l4)) return w::errc::tcp_bad_checksum;
+    const auto seg = w::stt::check_segment(w::stt::segment_of(*t), l4.size() - 20);
+    if (!seg) return seg.error();
+    d.encap = w::encapsulation::stt;
+    d.stt = *seg;
+    d.inner = l4.subspan(20);
+    if (seg->carries_frame_header()) {
+      const auto fh = w::stt::parse_frame_header(d.inner, opt.reserved);
+      if (!fh) return fh.error();
+      d.has_stt_frame_header = true;
+      d.stt_frame = *fh;
+      d.inner = d.inner.subspan(18);
+      if (d.inner.size() < 14) return w::errc::inner_truncated;
+    }
+    return d;
+  }
+  return d;
+}
+
+void expect_same(const w::result<w::dissection>& got, const w::result<w::dissection>& want, int i) {
+  ASSERT_EQ(got.has_value(), want.has_value())
+      << i << ": got " << (got ? "ok" : w::to_string(got.error())) << ", want "
+      << (want ? "ok" : w::to_string(want.error()));
+  if (!want) {
+    ASSERT_EQ(got.error(), want.error()) << i << ": got " << w::to_string(got.error()) << ", want "
+                                         << w::to_string(want.error());
+    return;
+  }
+  const auto& a = *got;
+  const auto& b = *want;
+  ASSERT_EQ(a.encap, b.encap) << i;
+  EXPECT_EQ(a.outer_ethernet, b.outer_ethernet) << i;
+  EXPECT_EQ(a.ip_version, b.ip_version) << i;
+  EXPECT_EQ(a.outer_src, b.outer_src) << i;
+  EXPECT_EQ(a.outer_dst, b.outer_dst) << i;
+  EXPECT_EQ(a.outer_tos, b.outer_tos) << i;
+  EXPECT_EQ(a.outer_ttl, b.outer_ttl) << i;
+  EXPECT_EQ(a.src_port, b.src_port) << i;
+  EXPECT_EQ(a.dst_port, b.dst_port) << i;
+  EXPECT_EQ(a.inner.data(), b.inner.data()) << i;
+  EXPECT_EQ(a.inner.size(), b.inner.size()) << i;
+  if (b.encap == w::encapsulation::vxlan) {
+    EXPECT_EQ(a.vni, b.vni) << i;
+  }
+  if (b.encap == w::encapsulation::nvgre) {
+    EXPECT_EQ(a.nvgre, b.nvgre) << i;
+  }
+  if (b.encap == w::encapsulation::stt) {
+    EXPECT_EQ(a.stt, b.stt) << i;
+    EXPECT_EQ(a.has_stt_frame_header, b.has_stt_frame_header) << i;
+    EXPECT_EQ(a.stt_frame, b.stt_frame) << i;
+  }
+}
+
+TEST(wire_dissect_bounds, agrees_with_per_layer_parsers_on_corrupted_frames) {
+  const auto frames = sample_frames();
+  std::mt19937_64 rng(seed + 5);
+  for (int i = 0; i < 30000; ++i) {
+    byte_vector f = frames[rng() % frames.size()];
+    const int flips = static_cast<int>(rng() % 4);
+    for (int k = 0; k < flips; ++k) f[rng() % f.size()] ^= static_cast<std::byte>(1u << (rng() % 8));
+    if (rng() % 4 == 0) f.resize(rng() % (f.size() + 1));
+    w::dissect_options opt;
+    if (coin(rng)) opt.reserved = w::reserved_bits::ignore;
+    opt.accept_zero_udp6_checksum = coin(rng);
+    expect_same(w::dissect(f, opt), reference_dissect(f, opt), i);
+    if (::testing::Test::HasFailure()) FAIL() << "frame " << i;
   }
 }
 
