@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -118,13 +119,24 @@ template <bool Copy>
   std::int64_t total = 0;
   while (n >= 32) {
     const std::size_t vecs = std::min(n / 32, detail::block_vectors);
-    __m256i a[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
-    for (std::size_t i = 0; i < vecs; ++i) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * i));
-      if constexpr (Copy) _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32 * i), v);
-      a[i % 4] = step(a[i % 4], v);
+    __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+    std::size_t i = 0;
+    for (; i + 2 <= vecs; i += 2) {
+      const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * i));
+      const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * i + 32));
+      if constexpr (Copy) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32 * i), v0);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32 * i + 32), v1);
+      }
+      a0 = step(a0, v0);
+      a1 = step(a1, v1);
     }
-    total += reduce(_mm256_add_epi32(_mm256_add_epi32(a[0], a[1]), _mm256_add_epi32(a[2], a[3]))) +
+    if (i < vecs) {
+      const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * i));
+      if constexpr (Copy) _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32 * i), v0);
+      a0 = step(a0, v0);
+    }
+    total += reduce(_mm256_add_epi32(a0, a1)) +
              detail::word_bias * 16 * static_cast<std::int64_t>(vecs);
     p += 32 * vecs;
     if constexpr (Copy) dst += 32 * vecs;
@@ -241,7 +253,7 @@ namespace avx512 {
 #undef NVO_SIMD_AVX512_CHECKSUM_BODY
 
 // VNNI fuses the multiply-add and the accumulate: one fewer uop per vector.
-[[nodiscard]] inline std::uint64_t checksum_accumulate(const std::byte* p, std::size_t n, std::uint64_t sum) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE std::uint64_t checksum_accumulate(const std::byte* p, std::size_t n, std::uint64_t sum) noexcept {
 #if defined(__AVX512VNNI__)
   return checksum_accumulate_vnni(p, n, sum);
 #else

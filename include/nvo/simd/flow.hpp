@@ -14,6 +14,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "nvo/simd/crc32c.hpp"
 #include "nvo/simd/toeplitz.hpp"
