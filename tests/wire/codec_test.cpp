@@ -222,6 +222,39 @@ TEST(wire_codec_round_trip, vxlan_nvgre_stt) {
   }
 }
 
+// ---- byte order ------------------------------------------------------------------
+
+// Every width at every alignment, at run time (memcpy + bswap, or the byte loop
+// for 24 bits); the constexpr paths are covered by wire_constexpr_test.
+TEST(wire_codec_byte_order, big_endian_loads_and_stores) {
+  byte_vector b(24);
+  for (std::size_t off = 0; off + 9 <= b.size(); ++off) {
+    std::fill(b.begin(), b.end(), std::byte{0xEE});
+    w::store_be64(b, off, 0x0102030405060708);
+    for (std::size_t k = 0; k < 8; ++k) ASSERT_EQ(std::to_integer<int>(b[off + k]), static_cast<int>(k + 1));
+    if (off > 0) {
+      EXPECT_EQ(b[off - 1], std::byte{0xEE});
+    }
+    if (off + 8 < b.size()) {
+      EXPECT_EQ(b[off + 8], std::byte{0xEE});
+    }
+    EXPECT_EQ(w::load_be64(b, off), 0x0102030405060708u);
+    EXPECT_EQ(w::load_be32(b, off), 0x01020304u);
+    EXPECT_EQ(w::load_be24(b, off), 0x010203u);
+    EXPECT_EQ(w::load_be16(b, off), 0x0102u);
+    EXPECT_EQ(w::load_u8(b, off), 0x01u);
+    w::store_be32(b, off, 0xA1B2C3D4);
+    w::store_be24(b, off + 4, 0xE5F607);
+    w::store_be16(b, off + 7, 0x0809);
+    EXPECT_EQ(nvo_test::to_bytes({0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x08, 0x09}),
+              byte_vector(b.begin() + static_cast<std::ptrdiff_t>(off), b.begin() + static_cast<std::ptrdiff_t>(off) + 9));
+  }
+  // store_be24 writes exactly three bytes and drops bits above 24.
+  std::fill(b.begin(), b.end(), std::byte{0xEE});
+  w::store_be24(b, 1, 0xFF123456);
+  EXPECT_EQ(byte_vector(b.begin(), b.begin() + 5), nvo_test::to_bytes({0xEE, 0x12, 0x34, 0x56, 0xEE}));
+}
+
 // ---- golden encodings ------------------------------------------------------------
 
 template <class H, class Encode>
@@ -653,6 +686,11 @@ TEST(wire_codec_errors, nvgre) {
   for (std::uint16_t tpid : {w::ethernet::ethertype_vlan, w::ethernet::ethertype_qinq}) {
     w::store_be16(inner, 12, tpid);
     expect_error(w::nvgre::parse_inner(inner), w::errc::nvgre_inner_vlan);
+  }
+  // An 802.1Q TPID whose tag is cut off: the inner header is incomplete.
+  w::store_be16(inner, 12, w::ethernet::ethertype_vlan);
+  for (std::size_t n = 14; n < 18; ++n) {
+    expect_error(w::nvgre::parse_inner(std::span(inner).first(n)), w::errc::inner_truncated);
   }
 }
 

@@ -736,6 +736,9 @@ TEST(wire_dissect_errors, nvgre_rules) {
     nvo_test::nvgre_params p;
     w::store_be16(p.inner, 12, tpid);
     expect_error(dissect(nvo_test::make_nvgre_frame(p)), w::errc::nvgre_inner_vlan);
+    p.inner.resize(14);  // TPID present, tag missing
+    expect_error(dissect(nvo_test::make_nvgre_frame(p)),
+                 tpid == w::ethernet::ethertype_vlan ? w::errc::inner_truncated : w::errc::nvgre_inner_vlan);
     // VXLAN leaves the inner VLAN policy (RFC 7348 6.1 SHOULD) to the caller.
     nvo_test::vxlan_params v;
     v.inner = p.inner;
