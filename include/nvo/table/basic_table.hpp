@@ -198,9 +198,11 @@ class basic_table {
       // (R2) acquire: pairs with (W6).
       const state* s = state_.load(std::memory_order_acquire);
       const std::size_t p = primary(h, s->nb);
+      const std::size_t q = secondary(h, p, s->nb);
+      prefetch(&s->buckets[q]);  // overlaps a possible second miss with the first
       value_words_t vw;
       if (scan(s->buckets[p], kw, vw)) return from_words<Value>(vw);
-      if (scan(s->buckets[secondary(h, p, s->nb)], kw, vw)) return from_words<Value>(vw);
+      if (scan(s->buckets[q], kw, vw)) return from_words<Value>(vw);
       // (R5) then (R6): a key moved between the two scans bumped moves_.
       std::atomic_thread_fence(std::memory_order_acquire);
       if (NVO_PREDICT_TRUE(moves_.load(std::memory_order_relaxed) == moves)) return std::nullopt;
@@ -211,7 +213,8 @@ class basic_table {
 
   static constexpr std::size_t max_burst = 64;
 
-  // find_bulk(): looks up keys.size() <= 64 keys; out[i] is set for each hit.
+  // find_bulk(): looks up keys.size() <= 64 keys; out[i] is the value of
+  // keys[i] for each hit and unspecified for a miss.
   // Returns the hit mask (bit i: keys[i] found). Hashes and prefetches every
   // primary bucket first, then the secondaries of the misses only.
   // PRECONDITION: keys.size() <= max_burst, out.size() >= keys.size().
@@ -231,10 +234,9 @@ class basic_table {
     std::uint64_t hits = 0;
     value_words_t vw;
     for (std::size_t i = 0; i < n; ++i) {
-      if (scan(s->buckets[b1[i]], to_words<key_words>(keys[i]), vw)) {
-        out[i] = from_words<Value>(vw);
-        hits |= 1ull << i;
-      }
+      const bool hit = scan(s->buckets[b1[i]], to_words<key_words>(keys[i]), vw);
+      out[i] = from_words<Value>(vw);  // unspecified on a miss, as documented
+      hits |= static_cast<std::uint64_t>(hit) << i;
     }
     const std::uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
     std::uint64_t misses = all & ~hits;
@@ -369,27 +371,27 @@ class basic_table {
     return t;
   }
 
-  // scan(): lock-free consistent search of one bucket (R3, R4).
+  // scan(): lock-free consistent search of one bucket (R3, R4). Branch-free
+  // over the slots: every slot's key is compared (unpublished ones too; the
+  // header mask discards them) and the value of the match, or of slot 0 on a
+  // miss, is copied, so the hit slot's position costs no misprediction.
   [[nodiscard]] static NVO_ALWAYS_INLINE bool scan(const bucket& b, const key_words_t& kw,
                                                   value_words_t& vw) noexcept {
     for (;;) {
       // (R3) acquire: pairs with (W2).
       const std::uint64_t h1 = b.header.load(std::memory_order_acquire);
-      bool found = false;
-      for (std::uint64_t m = h1 & slot_mask; m != 0; m &= m - 1) {
-        const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+      std::uint64_t match = 0;
+      for (std::size_t i = 0; i < slots; ++i) {
         bool eq = true;
         for (std::size_t w = 0; w < key_words; ++w) eq &= b.words[i][w].load(std::memory_order_relaxed) == kw[w];
-        if (eq) {
-          for (std::size_t w = 0; w < value_words; ++w)
-            vw[w] = b.words[i][key_words + w].load(std::memory_order_relaxed);
-          found = true;
-          break;
-        }
+        match |= static_cast<std::uint64_t>(eq) << i;
       }
+      match &= h1;
+      const std::size_t hit = match != 0 ? static_cast<std::size_t>(std::countr_zero(match)) : 0;
+      for (std::size_t w = 0; w < value_words; ++w) vw[w] = b.words[hit][key_words + w].load(std::memory_order_relaxed);
       // (R4) acquire: pairs with (W1) if any word copied above was rewritten.
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (NVO_PREDICT_TRUE(b.header.load(std::memory_order_relaxed) == h1)) return found;
+      if (NVO_PREDICT_TRUE(b.header.load(std::memory_order_relaxed) == h1)) return match != 0;
     }
   }
 
