@@ -274,7 +274,9 @@ inline byte_vector make_stt_segment(const stt_params& p) {
   return make_stt_segment(p, static_cast<std::uint16_t>(frame.size()), 0, frame);
 }
 
-// The STT frame cut into segments of at most max_payload bytes each.
+// The STT frame cut into segments of at most max_payload bytes each. dissect
+// wants the first segment to hold the 18-byte frame header and the 14-byte
+// inner Ethernet header, so use max_payload >= 32 for frames it should accept.
 inline std::vector<byte_vector> make_stt_segments(const stt_params& p, std::size_t max_payload) {
   const byte_vector frame = make_stt_frame(p);
   std::vector<byte_vector> segments;
