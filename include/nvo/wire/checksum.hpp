@@ -23,7 +23,7 @@ NVO_BEGIN_NAMESPACE
 namespace wire {
 
 // Folds a wide one's-complement sum to 16 bits with end-around carry.
-[[nodiscard]] constexpr std::uint16_t checksum_fold(std::uint64_t sum) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr std::uint16_t checksum_fold(std::uint64_t sum) noexcept {
   sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
   sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
   sum = (sum & 0xFFFFu) + (sum >> 16);
@@ -37,7 +37,10 @@ namespace wire {
 }
 
 // Adds the big-endian 16-bit words of data to sum.
-[[nodiscard]] constexpr std::uint64_t checksum_accumulate(const_bytes data, std::uint64_t sum = 0) noexcept {
+// Always inlined: header-sized calls (IPv4 header, pseudo-header) are common
+// and a call costs as much as the sum.
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr std::uint64_t checksum_accumulate(const_bytes data,
+                                                                           std::uint64_t sum = 0) noexcept {
   const std::size_t n = data.size();
   std::size_t i = 0;
   if (std::is_constant_evaluated()) {

@@ -80,107 +80,128 @@ struct dissection {
 
 namespace detail {
 
-[[nodiscard]] constexpr result<dissection> dissect_vxlan(dissection d, const_bytes udp_payload,
-                                                         const dissect_options& opt) noexcept {
+// The layers fill one dissection in place and report only an error: passing
+// and returning the 140-byte dissection by value cost more than the parsing.
+[[nodiscard]] constexpr failure dissect_vxlan(dissection& d, const_bytes udp_payload,
+                                              const dissect_options& opt) noexcept {
   const auto vx = vxlan::parse(udp_payload, opt.reserved);
   if (!vx) return vx.error();
   d.encap = encapsulation::vxlan;
   d.vni = vx->vni;
   d.inner = udp_payload.subspan(vxlan::header_size);
   if (d.inner.size() < ethernet::header_size) return errc::inner_truncated;
-  return d;
+  return std::nullopt;
 }
 
-[[nodiscard]] constexpr result<dissection> dissect_nvgre(dissection d, const_bytes ip_payload,
-                                                         const dissect_options& opt) noexcept {
+[[nodiscard]] constexpr failure dissect_nvgre(dissection& d, const_bytes ip_payload,
+                                              const dissect_options& opt) noexcept {
   // Only TEB makes GRE an NVGRE candidate; other GRE (PPTP's version 1, IP in
   // GRE) is plain traffic whose flags NVGRE's rules do not judge.
-  if (ip_payload.size() >= gre::base_header_size && load_be16(ip_payload, 2) != nvgre::protocol) return d;
-  const auto g = gre::parse(ip_payload, opt.reserved);
-  if (!g) return g.error();
-  const auto nv = nvgre::from_gre(*g);
-  if (!nv) return nv.error();
-  d.inner = ip_payload.subspan(g->size());
-  if (const auto inner = nvgre::parse_inner(d.inner); !inner) return inner.error();
+  if (ip_payload.size() >= gre::base_header_size && load_be16(ip_payload, 2) != nvgre::protocol) return std::nullopt;
+  const std::uint16_t word = ip_payload.size() >= gre::base_header_size ? load_be16(ip_payload, 0) : 0;
+  const std::uint16_t reserved0 = word & gre::reserved0_mask;
+  const bool nvgre_layout = (word & ~gre::reserved0_mask) == gre::flag_key &&
+                            (opt.reserved == reserved_bits::ignore || reserved0 == 0) &&
+                            ip_payload.size() >= nvgre::header_size;
+  if (!nvgre_layout) {
+    // Any other layout breaks a GRE or an RFC 7637 rule; the codecs name which.
+    const auto g = gre::parse(ip_payload, opt.reserved);
+    if (!g) return g.error();
+    return nvgre::from_gre(*g).error();
+  }
+  const std::uint32_t key = load_be32(ip_payload, 4);
+  d.inner = ip_payload.subspan(nvgre::header_size);
+  if (const auto error = nvgre::detail::check_inner(d.inner)) return error;
   d.encap = encapsulation::nvgre;
-  d.nvgre = *nv;
-  return d;
+  d.nvgre.vsid = key >> 8;
+  d.nvgre.flow_id = static_cast<std::uint8_t>(key);
+  d.nvgre.reserved0 = reserved0;
+  return std::nullopt;
 }
 
-[[nodiscard]] constexpr result<dissection> dissect_stt(dissection d, const_bytes ip_payload, std::uint64_t pseudo,
-                                                       const dissect_options& opt) noexcept {
-  const auto t = tcp::parse(ip_payload);
-  if (!t) return t.error();
+[[nodiscard]] constexpr failure dissect_stt(dissection& d, const_bytes ip_payload, std::uint64_t pseudo,
+                                            const dissect_options& opt) noexcept {
+  // The caller checked the length and read the ports; tcp::parse would add
+  // only the data offset check.
+  if ((load_u8(ip_payload, 12) >> 4) != 5) return errc::tcp_bad_data_offset;
   if (!tcp::checksum_ok(pseudo, ip_payload)) return errc::tcp_bad_checksum;
-  const auto seg = stt::check_segment(stt::segment_of(*t), ip_payload.size() - tcp::header_size);
-  if (!seg) return seg.error();
+  const std::uint32_t seq = load_be32(ip_payload, 4);
+  d.stt.src_port = d.src_port;
+  d.stt.dst_port = d.dst_port;
+  d.stt.frame_length = static_cast<std::uint16_t>(seq >> 16);
+  d.stt.fragment_offset = static_cast<std::uint16_t>(seq);
+  d.stt.frame_id = load_be32(ip_payload, 8);
+  if (const auto error = stt::detail::segment_error(d.stt, ip_payload.size() - tcp::header_size)) return error;
   d.encap = encapsulation::stt;
-  d.stt = *seg;
   d.inner = ip_payload.subspan(tcp::header_size);
-  if (seg->carries_frame_header()) {
-    const auto fh = stt::parse_frame_header(d.inner, opt.reserved);
-    if (!fh) return fh.error();
+  if (d.stt.carries_frame_header()) {
+    if (const auto error = stt::detail::parse_frame_header_into(d.inner, opt.reserved, d.stt_frame)) return error;
     d.has_stt_frame_header = true;
-    d.stt_frame = *fh;
     d.inner = d.inner.subspan(stt::frame_header_size);
     if (d.inner.size() < ethernet::header_size) return errc::inner_truncated;
   }
-  return d;
+  return std::nullopt;
 }
 
-}  // namespace detail
-
-[[nodiscard]] constexpr result<dissection> dissect(const_bytes frame, const dissect_options& opt = {}) noexcept {
-  dissection d;
-  const auto eth = ethernet::parse(frame);
-  if (!eth) return eth.error();
-  d.outer_ethernet = *eth;
-  const_bytes l3 = frame.subspan(eth->size());
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_into(dissection& d, const_bytes frame,
+                                                              const dissect_options& opt) noexcept {
+  if (const auto error = ethernet::detail::parse_into(frame, d.outer_ethernet)) return error;
+  const ethernet::header& eth = d.outer_ethernet;
+  const_bytes l3 = frame.subspan(eth.size());
 
   const_bytes l4;
   std::uint8_t protocol = 0;
-  std::uint64_t pseudo = 0;  // pseudo-header sum without the length
-  if (eth->ethertype == ethernet::ethertype_ipv4) {
-    const auto ip = ipv4::parse(l3);
-    if (!ip) return ip.error();
+  const_bytes addresses;  // source and destination, for the pseudo-header sum
+  // The IP fields go straight from the packet into d: building a parsed header
+  // and copying it over stalls on store forwarding.
+  if (eth.ethertype == ethernet::ethertype_ipv4) {
+    if (const auto error = ipv4::detail::check(l3)) return error;
     d.ip_version = 4;
-    d.outer_src = ip->src;
-    d.outer_dst = ip->dst;
-    d.outer_tos = ip->tos;
-    d.outer_ttl = ip->ttl;
-    protocol = ip->protocol;
-    l4 = l3.subspan(ip->size(), ip->payload_length());
+    d.outer_src.version = 4;
+    d.outer_dst.version = 4;
+    for (std::size_t i = 0; i < 4; ++i) {
+      d.outer_src.octets[i] = load_u8(l3, 12 + i);
+      d.outer_dst.octets[i] = load_u8(l3, 16 + i);
+    }
+    d.outer_tos = load_u8(l3, 1);
+    d.outer_ttl = load_u8(l3, 8);
+    protocol = load_u8(l3, 9);
+    const std::size_t header_length = std::size_t{load_u8(l3, 0) & 0x0Fu} * 4;
+    l4 = l3.subspan(header_length, load_be16(l3, 2) - header_length);
     const bool candidate =
         protocol == ipv4::protocol_udp || protocol == ipv4::protocol_gre || protocol == ipv4::protocol_tcp;
-    if (candidate && ip->is_fragment()) return errc::ipv4_fragment;
-    pseudo = pseudo_header_sum(ip->src, ip->dst, protocol, 0);
-  } else if (eth->ethertype == ethernet::ethertype_ipv6) {
-    const auto ip = ipv6::parse(l3);
-    if (!ip) return ip.error();
+    const bool fragment = (load_be16(l3, 6) & (ipv4::flag_more_fragments | ipv4::fragment_offset_mask)) != 0;
+    if (candidate && fragment) return errc::ipv4_fragment;
+    addresses = l3.subspan(12, 8);
+  } else if (eth.ethertype == ethernet::ethertype_ipv6) {
+    if (const auto error = ipv6::detail::check(l3)) return error;
     d.ip_version = 6;
-    d.outer_src = ip->src;
-    d.outer_dst = ip->dst;
-    d.outer_tos = ip->traffic_class;
-    d.outer_ttl = ip->hop_limit;
-    protocol = ip->next_header;
+    d.outer_src.version = 6;
+    d.outer_dst.version = 6;
+    load_raw(l3, 8, d.outer_src.octets);
+    load_raw(l3, 24, d.outer_dst.octets);
+    d.outer_tos = static_cast<std::uint8_t>(load_be16(l3, 0) >> 4);
+    d.outer_ttl = load_u8(l3, 7);
+    protocol = load_u8(l3, 6);
     if (ipv6::is_extension_header(protocol)) return errc::ipv6_extension_header_unsupported;
-    l4 = l3.subspan(ipv6::header_size, ip->payload_length);
-    pseudo = pseudo_header_sum(ip->src, ip->dst, protocol, 0);
+    l4 = l3.subspan(ipv6::header_size, load_be16(l3, 4));
+    addresses = l3.subspan(8, 32);
   } else {
-    return d;  // not IP: no tunnel
+    return std::nullopt;  // not IP: no tunnel
   }
-  pseudo += l4.size();  // the upper-layer length, equal to the IP payload length here
+  // Pseudo-header sum, computed only where a checksum is verified (a capturing
+  // lambda here kept addresses and l4 on the stack). The upper-layer length
+  // equals the IP payload length.
 
   if (protocol == ipv4::protocol_udp) {
     if (l4.size() < udp::header_size) return errc::truncated;
     d.src_port = load_be16(l4, 0);
     d.dst_port = load_be16(l4, 2);
-    if (d.dst_port != opt.vxlan_port) return d;
-    const auto u = udp::parse(l4);
-    if (!u) return u.error();
-    if (u->checksum == 0) {
+    if (d.dst_port != opt.vxlan_port) return std::nullopt;
+    if (const auto error = udp::detail::check(l4)) return error;
+    if (load_be16(l4, 6) == 0) {
       if (d.ip_version == 6 && !opt.accept_zero_udp6_checksum) return errc::udp_zero_checksum_ipv6;
-    } else if (!udp::checksum_ok(pseudo, l4)) {
+    } else if (!udp::checksum_ok(checksum_accumulate(addresses, protocol + l4.size()), l4)) {
       return errc::udp_bad_checksum;
     }
     return detail::dissect_vxlan(d, l4.subspan(udp::header_size), opt);
@@ -190,10 +211,22 @@ namespace detail {
     if (l4.size() < tcp::header_size) return errc::truncated;
     d.src_port = load_be16(l4, 0);
     d.dst_port = load_be16(l4, 2);
-    if (d.dst_port != stt::default_port) return d;
-    return detail::dissect_stt(d, l4, pseudo, opt);
+    if (d.dst_port != stt::default_port) return std::nullopt;
+    return detail::dissect_stt(d, l4, checksum_accumulate(addresses, protocol + l4.size()), opt);
   }
-  return d;
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+// Always inlined into the caller's loop, as hand-written decap code is
+// (benchmarks/wire_benchmark.cpp compares the two).
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr result<dissection> dissect(const_bytes frame,
+                                                                   const dissect_options& opt = {}) noexcept {
+  // Filled in place and returned by name (NRVO) on every path.
+  result<dissection> out{dissection{}};
+  if (const auto error = detail::dissect_into(*out, frame, opt)) out = *error;
+  return out;
 }
 
 }  // namespace wire

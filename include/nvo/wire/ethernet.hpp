@@ -41,11 +41,10 @@ struct header {
   return ethertype == ethertype_vlan || ethertype == ethertype_qinq;
 }
 
-// Parses the header and one 802.1Q (0x8100) tag. A second tag, or an S-tag,
-// is left as the EtherType for the caller to judge.
-[[nodiscard]] constexpr result<header> parse(const_bytes in) noexcept {
+namespace detail {
+// parse() into caller-owned storage, so dissect fills its result in place.
+[[nodiscard]] constexpr wire::detail::failure parse_into(const_bytes in, header& h) noexcept {
   if (in.size() < header_size) return errc::truncated;
-  header h;
   load_raw(in, 0, h.dst.octets);
   load_raw(in, 6, h.src.octets);
   h.ethertype = load_be16(in, 12);
@@ -55,6 +54,15 @@ struct header {
     h.vlan_tci = load_be16(in, 14);
     h.ethertype = load_be16(in, 16);
   }
+  return std::nullopt;
+}
+}  // namespace detail
+
+// Parses the header and one 802.1Q (0x8100) tag. A second tag, or an S-tag,
+// is left as the EtherType for the caller to judge.
+[[nodiscard]] constexpr result<header> parse(const_bytes in) noexcept {
+  header h;
+  if (const auto error = detail::parse_into(in, h)) return *error;
   return h;
 }
 

@@ -12,7 +12,6 @@
 #pragma once
 
 #include <array>
-
 #include "nvo/wire/address.hpp"
 #include "nvo/wire/byte_order.hpp"
 #include "nvo/wire/checksum.hpp"
@@ -54,18 +53,29 @@ struct header {
   friend constexpr bool operator==(const header&, const header&) = default;
 };
 
-// Parses and validates: version 4, 5 <= IHL, header and total length within the
-// buffer (trailing link padding is allowed), header checksum correct.
-[[nodiscard]] constexpr result<header> parse(const_bytes in) noexcept {
+namespace detail {
+// parse()'s checks alone: dissect reads the few fields it needs itself rather
+// than copy a header with 40 bytes of options.
+[[nodiscard]] constexpr wire::detail::failure check(const_bytes in) noexcept {
   if (in.size() < min_header_size) return errc::truncated;
   const std::uint8_t vihl = load_u8(in, 0);
   if ((vihl >> 4) != 4) return errc::ipv4_bad_version;
+  const std::size_t size = std::size_t{vihl & 0x0Fu} * 4;
+  if (size < min_header_size || size > in.size()) return errc::ipv4_bad_header_length;
+  const std::uint16_t total_length = load_be16(in, 2);
+  if (total_length < size || total_length > in.size()) return errc::ipv4_bad_total_length;
+  if (checksum_fold(checksum_accumulate(in.first(size))) != 0xFFFF) return errc::ipv4_bad_checksum;
+  return std::nullopt;
+}
+}  // namespace detail
+
+// Parses and validates: version 4, 5 <= IHL, header and total length within the
+// buffer (trailing link padding is allowed), header checksum correct.
+[[nodiscard]] constexpr result<header> parse(const_bytes in) noexcept {
+  if (const auto error = detail::check(in)) return *error;
   header h;
-  h.ihl = vihl & 0x0F;
-  if (h.ihl < 5 || h.size() > in.size()) return errc::ipv4_bad_header_length;
+  h.ihl = load_u8(in, 0) & 0x0F;
   h.total_length = load_be16(in, 2);
-  if (h.total_length < h.size() || h.total_length > in.size()) return errc::ipv4_bad_total_length;
-  if (checksum_fold(checksum_accumulate(in.first(h.size()))) != 0xFFFF) return errc::ipv4_bad_checksum;
   h.tos = load_u8(in, 1);
   h.identification = load_be16(in, 4);
   h.flags_fragment_offset = load_be16(in, 6);

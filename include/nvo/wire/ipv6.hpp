@@ -50,17 +50,26 @@ struct header {
   }
 }
 
+namespace detail {
+// parse()'s checks alone, for dissect, which reads its fields in place.
+[[nodiscard]] constexpr wire::detail::failure check(const_bytes in) noexcept {
+  if (in.size() < header_size) return errc::truncated;
+  if ((load_u8(in, 0) >> 4) != 6) return errc::ipv6_bad_version;
+  const std::uint16_t payload_length = load_be16(in, 4);
+  if (payload_length == 0 || payload_length > in.size() - header_size) return errc::ipv6_bad_payload_length;
+  return std::nullopt;
+}
+}  // namespace detail
+
 // Parses and validates: version 6, payload within the buffer (trailing link
 // padding allowed). A zero payload length (jumbogram) is rejected.
 [[nodiscard]] constexpr result<header> parse(const_bytes in) noexcept {
-  if (in.size() < header_size) return errc::truncated;
+  if (const auto error = detail::check(in)) return *error;
   const std::uint32_t vtcfl = load_be32(in, 0);
-  if ((vtcfl >> 28) != 6) return errc::ipv6_bad_version;
   header h;
   h.traffic_class = static_cast<std::uint8_t>(vtcfl >> 20);
   h.flow_label = vtcfl & 0xFFFFF;
   h.payload_length = load_be16(in, 4);
-  if (h.payload_length == 0 || h.payload_length > in.size() - header_size) return errc::ipv6_bad_payload_length;
   h.next_header = load_u8(in, 6);
   h.hop_limit = load_u8(in, 7);
   load_raw(in, 8, h.src.octets);

@@ -55,13 +55,22 @@ struct header {
   return gre::encode(g, out);
 }
 
+namespace detail {
+// parse_inner()'s verdict without building the header (dissect needs none).
+[[nodiscard]] constexpr wire::detail::failure check_inner(const_bytes inner) noexcept {
+  if (inner.size() < ethernet::header_size) return errc::inner_truncated;
+  const std::uint16_t type = load_be16(inner, 12);
+  if (type == ethernet::ethertype_vlan && inner.size() < ethernet::header_size + ethernet::vlan_tag_size)
+    return errc::inner_truncated;
+  if (ethernet::is_vlan_tpid(type)) return errc::nvgre_inner_vlan;
+  return std::nullopt;
+}
+}  // namespace detail
+
 // RFC 7637 3.3: a decapsulating NVE MUST drop inner frames carrying 802.1Q.
 [[nodiscard]] constexpr result<ethernet::header> parse_inner(const_bytes inner) noexcept {
-  if (inner.size() < ethernet::header_size) return errc::inner_truncated;
-  const auto eth = ethernet::parse(inner);
-  if (!eth) return errc::inner_truncated;
-  if (eth->has_vlan || ethernet::is_vlan_tpid(eth->ethertype)) return errc::nvgre_inner_vlan;
-  return eth;
+  if (const auto error = detail::check_inner(inner)) return *error;
+  return ethernet::parse(inner);
 }
 
 }  // namespace wire::nvgre

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -69,6 +70,24 @@ enum class errc : std::uint8_t {
 // strict: reject them, as OVS, VPP and Linux do by default (it also keeps VXLAN
 //         apart from VXLAN-GPE/GBP traffic); ignore: RFC 7348/7637 receive rule.
 enum class reserved_bits : std::uint8_t { strict, ignore };
+
+namespace detail {
+// An errc or nothing, in one byte: what dissect's layers return to say how a
+// frame failed. (std::optional<errc> is two bytes that g++ 12 merges through a
+// high-byte register, mov %al,%bh, at every check.)
+class failure {
+ public:
+  constexpr failure(std::nullopt_t) noexcept {}  // NOLINT: implicit, like optional
+  constexpr failure(errc error) noexcept : code_(static_cast<std::uint8_t>(error)) {}  // NOLINT
+  constexpr explicit operator bool() const noexcept { return code_ != none; }
+  // PRECONDITION: bool(*this).
+  constexpr errc operator*() const noexcept { return static_cast<errc>(code_); }
+
+ private:
+  static constexpr std::uint8_t none = 0xFF;  // errc has far fewer values
+  std::uint8_t code_ = none;
+};
+}  // namespace detail
 
 // A value or an errc. Constexpr, trivially copyable when T is.
 template <class T>

@@ -53,12 +53,11 @@ struct frame_header {
   friend constexpr bool operator==(const frame_header&, const frame_header&) = default;
 };
 
-// Validates version 0; under reserved_bits::strict also zero reserved flag bits,
-// reserved byte and padding, and never C and P together (3.1: "cannot both be set").
-[[nodiscard]] constexpr result<frame_header> parse_frame_header(
-    const_bytes in, reserved_bits policy = reserved_bits::strict) noexcept {
+namespace detail {
+// parse_frame_header() into caller-owned storage, so dissect fills its result in place.
+[[nodiscard]] constexpr wire::detail::failure parse_frame_header_into(const_bytes in, reserved_bits policy,
+                                                                   frame_header& h) noexcept {
   if (in.size() < frame_header_size) return errc::truncated;
-  frame_header h;
   h.version = load_u8(in, 0);
   if (h.version != 0) return errc::stt_bad_version;
   h.flags = load_u8(in, 1);
@@ -73,6 +72,16 @@ struct frame_header {
        (h.flags & (flag_checksum_verified | flag_checksum_partial)) ==
            (flag_checksum_verified | flag_checksum_partial)))
     return errc::stt_reserved_bits;
+  return std::nullopt;
+}
+}  // namespace detail
+
+// Validates version 0; under reserved_bits::strict also zero reserved flag bits,
+// reserved byte and padding, and never C and P together (3.1: "cannot both be set").
+[[nodiscard]] constexpr result<frame_header> parse_frame_header(
+    const_bytes in, reserved_bits policy = reserved_bits::strict) noexcept {
+  frame_header h;
+  if (const auto error = detail::parse_frame_header_into(in, policy, h)) return *error;
   return h;
 }
 
@@ -120,10 +129,18 @@ struct segment {
 
 // Checks a segment's place in its frame: a non-empty payload that lies inside a
 // frame of at least the frame header's length.
-[[nodiscard]] constexpr result<segment> check_segment(const segment& s, std::size_t payload_length) noexcept {
+namespace detail {
+// check_segment()'s verdict alone, for dissect, which fills its segment in place.
+[[nodiscard]] constexpr wire::detail::failure segment_error(const segment& s, std::size_t payload_length) noexcept {
   if (payload_length == 0) return errc::stt_empty_segment;
   if (s.frame_length < frame_header_size || std::size_t{s.fragment_offset} + payload_length > s.frame_length)
     return errc::stt_bad_frame_length;
+  return std::nullopt;
+}
+}  // namespace detail
+
+[[nodiscard]] constexpr result<segment> check_segment(const segment& s, std::size_t payload_length) noexcept {
+  if (const auto error = detail::segment_error(s, payload_length)) return *error;
   return s;
 }
 

@@ -24,12 +24,20 @@ struct header {
   friend constexpr bool operator==(const header&, const header&) = default;
 };
 
+namespace detail {
+// parse()'s checks alone, for dissect, which reads its fields in place.
+[[nodiscard]] constexpr wire::detail::failure check(const_bytes in) noexcept {
+  if (in.size() < header_size) return errc::truncated;
+  const std::uint16_t length = load_be16(in, 4);
+  if (length < header_size || length != in.size()) return errc::udp_bad_length;
+  return std::nullopt;
+}
+}  // namespace detail
+
 // in is the IP payload. Validates 8 <= length == in.size().
 [[nodiscard]] constexpr result<header> parse(const_bytes in) noexcept {
-  if (in.size() < header_size) return errc::truncated;
-  header h{load_be16(in, 0), load_be16(in, 2), load_be16(in, 4), load_be16(in, 6)};
-  if (h.length < header_size || h.length != in.size()) return errc::udp_bad_length;
-  return h;
+  if (const auto error = detail::check(in)) return *error;
+  return header{load_be16(in, 0), load_be16(in, 2), load_be16(in, 4), load_be16(in, 6)};
 }
 
 [[nodiscard]] constexpr result<std::size_t> encode(const header& h, bytes out) noexcept {
