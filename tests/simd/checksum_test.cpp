@@ -110,6 +110,26 @@ TEST_P(ChecksumPaths, Rfc1624HeaderVerifies) {
 INSTANTIATE_TEST_SUITE_P(AllIsas, ChecksumPaths, testing::ValuesIn(nvo_simd_test::isas_here()),
                          nvo_simd_test::isa_name);
 
+#if NVO_SIMD_X86
+// The avx512 table entry holds whichever of BW / VNNI the CPU favours; test both.
+TEST(ChecksumAvx512Variants, BwAndVnniMatchScalarAtEveryAlignment) {
+  if (!nvo::simd::supported(isa::avx512)) GTEST_SKIP() << "no AVX-512 BW/VL on this machine";
+  const auto lengths = nvo_simd_test::sampled_lengths(23);
+  const auto buf = random_bytes(70000 + 64, 4);
+  const bool vnni = nvo::simd::cpu().avx512_vnni;
+  for (std::size_t align = 0; align < 64; ++align) {
+    for (std::size_t n : lengths) {
+      const std::span<const std::byte> s(buf.data() + align, n);
+      const std::uint16_t ref = nvo::wire::checksum_fold(nvo::wire::checksum_accumulate(s, 3));
+      ASSERT_EQ(nvo::wire::checksum_fold(nvo::simd::avx512::checksum_accumulate_bw(s.data(), n, 3)), ref) << n;
+      if (vnni) {
+        ASSERT_EQ(nvo::wire::checksum_fold(nvo::simd::avx512::checksum_accumulate_vnni(s.data(), n, 3)), ref) << n;
+      }
+    }
+  }
+}
+#endif
+
 // Real frames (Ethernet + IP + L4) whose IP/UDP/TCP checksums tshark marks Good:
 // tshark -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE
 // -T fields -e ip.checksum -e ip.checksum.status -e udp.checksum -e tcp.checksum ...

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <vector>
 
 #include "simd_test_util.hpp"
 
@@ -127,6 +128,22 @@ TEST_P(ToeplitzPaths, CallerKeysAndAllLengthsMatchBitSerialModel) {
       const std::uint32_t expect = bit_serial(std::span(raw).first(key_len), s);
       ASSERT_EQ(nvo::simd::toeplitz(k, s), expect) << "key " << key_len << " len " << n;
       ASSERT_EQ(nvo::simd::scalar::toeplitz(k, s), expect);
+    }
+  }
+}
+
+TEST_P(ToeplitzPaths, BulkMatchesOneAtATime) {
+  const auto buf = nvo_simd_test::random_bytes(36 * 64, 9);
+  std::vector<const std::byte*> ptrs;
+  for (std::size_t i = 0; i < 64; ++i) ptrs.push_back(buf.data() + 36 * ((i * 7) % 64));
+  for (std::size_t len : {0u, 4u, 8u, 12u, 13u, 32u, 36u}) {
+    for (std::size_t count : {0u, 1u, 2u, 3u, 7u, 64u}) {
+      std::vector<std::uint32_t> out(count + 1, 0xDEADBEEF);
+      nvo::simd::toeplitz_bulk(key, std::span(ptrs).first(count), len, out);
+      for (std::size_t i = 0; i < count; ++i) {
+        ASSERT_EQ(out[i], nvo::simd::scalar::toeplitz(key, {ptrs[i], len})) << "len " << len << " i " << i;
+      }
+      EXPECT_EQ(out[count], 0xDEADBEEF) << "wrote past the batch";
     }
   }
 }

@@ -158,17 +158,63 @@ inline constexpr auto permute_indices = [] {
 }
 
 
-// The common tuple sizes get their own loops so the chunk loop unrolls.
+// Bulk: one vector carries two tuples. Lane bytes 0-3 serve tuple a as above and
+// bytes 4-7 serve tuple b (vpermt2b index 64 + t - k), since a lane's matrix N(t)
+// has only four useful products per tuple. The folded lane holds both hashes.
+inline constexpr auto pair_permute_indices = [] {
+  std::array<std::array<std::uint8_t, 64>, 5> idx{};
+  for (std::size_t c = 0; c < 5; ++c) {
+    for (std::size_t q = 0; q < 8; ++q) {
+      for (std::size_t k = 0; k < 8; ++k) {
+        const std::size_t t = 8 * c + q;
+        const std::size_t back = k % 4;
+        const std::size_t base = k < 4 ? 0 : 64;
+        idx[c][8 * q + k] = static_cast<std::uint8_t>(t >= back ? base + t - back : 63);
+      }
+    }
+  }
+  return idx;
+}();
+
+[[gnu::target(NVO_SIMD_TARGET_GFNI)]] NVO_ALWAYS_INLINE void hash_pair(const toeplitz_key& key, const std::byte* a,
+                                                                      const std::byte* b, std::size_t n,
+                                                                      std::uint32_t* out) noexcept {
+  const __mmask64 m = _bzhi_u64(~std::uint64_t{0}, static_cast<unsigned>(n));
+  const __m512i xa = _mm512_maskz_loadu_epi8(m, a);
+  const __m512i xb = _mm512_maskz_loadu_epi8(m, b);
+  const std::size_t chunks = (n + 3 + 7) / 8;
+  __m512i acc = _mm512_setzero_si512();
+  for (std::size_t c = 0; c < chunks; ++c) {
+    const __m512i idx = _mm512_loadu_si512(pair_permute_indices[c].data());
+    const __m512i mat = _mm512_load_si512(key.gfni_matrices() + 8 * c);
+    acc = _mm512_xor_si512(acc, _mm512_gf2p8affine_epi64_epi8(_mm512_permutex2var_epi8(xa, idx, xb), mat, 0));
+  }
+  const __m256i h256 = _mm256_xor_si256(_mm512_castsi512_si256(acc), _mm512_maskz_extracti64x4_epi64(0xFF, acc, 1));
+  const __m128i h128 = _mm_xor_si128(_mm256_castsi256_si128(h256), _mm256_extracti128_si256(h256, 1));
+  const auto lanes = static_cast<std::uint64_t>(_mm_cvtsi128_si64(h128) ^ _mm_extract_epi64(h128, 1));
+  out[0] = __builtin_bswap32(static_cast<std::uint32_t>(lanes));
+  out[1] = __builtin_bswap32(static_cast<std::uint32_t>(lanes >> 32));
+}
+
+template <std::size_t N>
+[[gnu::target(NVO_SIMD_TARGET_GFNI)]] NVO_ALWAYS_INLINE void bulk_loop(const toeplitz_key& key,
+                                                                      const std::byte* const* in, std::size_t count,
+                                                                      std::size_t len, std::uint32_t* out) noexcept {
+  const std::size_t n = N != 0 ? N : len;  // N fixes the common sizes so the chunk loop unrolls
+  std::size_t i = 0;
+  for (; i + 2 <= count; i += 2) hash_pair(key, in[i], in[i + 1], n, out + i);
+  if (i < count) out[i] = hash_bytes(key, in[i], n);
+}
+
 [[gnu::target(NVO_SIMD_TARGET_GFNI)]] inline void toeplitz_bulk(const toeplitz_key& key,
                                                                std::span<const std::byte* const> inputs,
                                                                std::size_t len, std::uint32_t* out) noexcept {
-  const std::size_t n = inputs.size();
   if (len == 12) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = hash_bytes(key, inputs[i], 12);
+    bulk_loop<12>(key, inputs.data(), inputs.size(), len, out);
   } else if (len == 36) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = hash_bytes(key, inputs[i], 36);
+    bulk_loop<36>(key, inputs.data(), inputs.size(), len, out);
   } else {
-    for (std::size_t i = 0; i < n; ++i) out[i] = hash_bytes(key, inputs[i], len);
+    bulk_loop<0>(key, inputs.data(), inputs.size(), len, out);
   }
 }
 
