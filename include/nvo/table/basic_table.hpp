@@ -215,8 +215,9 @@ class basic_table {
 
   // find_bulk(): looks up keys.size() <= 64 keys; out[i] is the value of
   // keys[i] for each hit and unspecified for a miss.
-  // Returns the hit mask (bit i: keys[i] found). Hashes and prefetches every
-  // primary bucket first, then the secondaries of the misses only.
+  // Returns the hit mask (bit i: keys[i] found). Hashes every key and
+  // prefetches both of its buckets first, so the DRAM misses of the whole
+  // burst overlap; then scans the primaries, then the secondaries of the misses.
   // PRECONDITION: keys.size() <= max_burst, out.size() >= keys.size().
   [[nodiscard]] std::uint64_t find_bulk(std::span<const Key> keys, std::span<Value> out) const noexcept {
     NVO_ASSERT(keys.size() <= max_burst && out.size() >= keys.size());
@@ -230,6 +231,7 @@ class basic_table {
       b1[i] = static_cast<std::uint32_t>(primary(h, s->nb));
       b2[i] = static_cast<std::uint32_t>(secondary(h, b1[i], s->nb));
       prefetch(&s->buckets[b1[i]]);
+      prefetch(&s->buckets[b2[i]]);
     }
     std::uint64_t hits = 0;
     value_words_t vw;
@@ -240,7 +242,6 @@ class basic_table {
     }
     const std::uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
     std::uint64_t misses = all & ~hits;
-    for (std::uint64_t m = misses; m != 0; m &= m - 1) prefetch(&s->buckets[b2[std::countr_zero(m)]]);
     for (std::uint64_t m = misses; m != 0; m &= m - 1) {
       const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
       if (scan(s->buckets[b2[i]], to_words<key_words>(keys[i]), vw)) {
