@@ -140,7 +140,7 @@ void checksum_bench(benchmark::State& state, F f) {
 }
 
 void checksum_sizes(benchmark::internal::Benchmark* b) {
-  for (std::int64_t n : {64, 256, 1500, 9000, 65536}) b->Arg(n);
+  for (std::int64_t n : {64, 128, 256, 1500, 9000, 65536}) b->Arg(n);
 }
 
 void Checksum_nvo(benchmark::State& s) {

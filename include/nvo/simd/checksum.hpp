@@ -304,8 +304,13 @@ struct checksum_kernels {
   return checksum_kernels_for(active());
 }
 
+// Below this many bytes the inlined scalar sum beats a kernel call plus a vector
+// reduction (measured: 64 B scalar ~4.6 ns vs AVX-512 ~7 ns; even at 256 B).
+inline constexpr std::size_t short_checksum_bytes = 128;
+
 // Adds data to a running one's-complement sum (same contract as wire::checksum_accumulate).
 [[nodiscard]] inline std::uint64_t checksum_accumulate(wire::const_bytes data, std::uint64_t sum = 0) noexcept {
+  if (data.size() < short_checksum_bytes) return wire::checksum_accumulate(data, sum);
 #if NVO_SIMD_X86
   if constexpr (baseline_isa == isa::avx512) return avx512::checksum_accumulate(data.data(), data.size(), sum);
 #endif
