@@ -83,7 +83,12 @@ class ToeplitzPaths : public testing::TestWithParam<isa> {
 };
 
 TEST_P(ToeplitzPaths, GfniOnlyOnTheAvx512Level) {
-  EXPECT_EQ(nvo::simd::toeplitz_uses_gfni(), GetParam() == isa::avx512 && nvo::simd::cpu().gfni_avx512);
+  const bool gfni = GetParam() == isa::avx512 && nvo::simd::cpu().gfni_avx512;
+  EXPECT_EQ(nvo::simd::toeplitz_uses_gfni(), gfni);
+  const auto k = nvo::simd::active_toeplitz_kernels();
+  EXPECT_EQ(k.gfni, gfni);
+  const auto in = nvo_simd_test::random_bytes(36, 1);
+  EXPECT_EQ(k.hash(key, in), nvo::simd::scalar::toeplitz(key, in));
 }
 
 TEST_P(ToeplitzPaths, RssVerificationTableIpv4) {

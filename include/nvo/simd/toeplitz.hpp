@@ -240,15 +240,34 @@ template <std::size_t N>
   return scalar::toeplitz(key, input);
 }
 
+namespace scalar {
+inline void toeplitz_bulk(const toeplitz_key& key, std::span<const std::byte* const> inputs, std::size_t len,
+                          std::uint32_t* out) noexcept {
+  for (std::size_t i = 0; i < inputs.size(); ++i) out[i] = scalar::toeplitz(key, {inputs[i], len});
+}
+}  // namespace scalar
+
+// One path's Toeplitz entry points, for per-object capture (read once at setup).
+struct toeplitz_kernels {
+  bool gfni;
+  std::uint32_t (*hash)(const toeplitz_key& key, std::span<const std::byte> input) noexcept;
+  void (*bulk)(const toeplitz_key& key, std::span<const std::byte* const> inputs, std::size_t len,
+               std::uint32_t* out) noexcept;
+};
+
+[[nodiscard]] inline toeplitz_kernels active_toeplitz_kernels() noexcept {
+#if NVO_SIMD_X86
+  if (toeplitz_uses_gfni()) return {true, &gfni::toeplitz, &gfni::toeplitz_bulk};
+#endif
+  return {false, &scalar::toeplitz, &scalar::toeplitz_bulk};
+}
+
 // Hashes many inputs of one length, choosing the path once.
 // PRECONDITION: out.size() >= inputs.size(); each input holds len bytes.
 inline void toeplitz_bulk(const toeplitz_key& key, std::span<const std::byte* const> inputs, std::size_t len,
                           std::span<std::uint32_t> out) noexcept {
   NVO_ASSERT(out.size() >= inputs.size() && len <= key.max_input());
-#if NVO_SIMD_X86
-  if (toeplitz_uses_gfni()) return gfni::toeplitz_bulk(key, inputs, len, out.data());
-#endif
-  for (std::size_t i = 0; i < inputs.size(); ++i) out[i] = scalar::toeplitz(key, {inputs[i], len});
+  active_toeplitz_kernels().bulk(key, inputs, len, out.data());
 }
 
 // RSS inputs in network byte order, source first (the MS tables list destination first).
