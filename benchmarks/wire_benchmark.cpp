@@ -258,17 +258,23 @@ inline bool dissect(const_bytes frame, const options& opt, output& o) {
 }
 
 // Tunnel header alone, as vxlan::parse / nvgre::parse / stt::parse_frame_header.
-inline bool parse_vxlan(const std::byte* p, std::uint32_t& vni) {
+inline bool parse_vxlan(const_bytes h, std::uint32_t& vni) {
+  if (h.size() < 8) return false;
+  const std::byte* p = h.data();
   const std::uint32_t w0 = be32(p);
   const std::uint32_t w1 = be32(p + 4);
   vni = w1 >> 8;
   return w0 == 0x08000000 && (w1 & 0xFF) == 0;
 }
-inline bool parse_nvgre(const std::byte* p, std::uint32_t& vsid) {
+inline bool parse_nvgre(const_bytes h, std::uint32_t& vsid) {
+  if (h.size() < 8) return false;
+  const std::byte* p = h.data();
   vsid = be32(p + 4) >> 8;
   return be32(p) == 0x20006558;
 }
-inline bool parse_stt(const std::byte* p, std::uint64_t& context) {
+inline bool parse_stt(const_bytes h, std::uint64_t& context) {
+  if (h.size() < 18) return false;
+  const std::byte* p = h.data();
   context = be64(p + 8);
   const std::uint8_t flags = u8(p + 1);
   return u8(p) == 0 && (flags & 0xF0) == 0 && u8(p + 3) == 0 && be16(p + 16) == 0 && (flags & 0x03) != 0x03;
@@ -469,6 +475,42 @@ constexpr std::array<bench_case, 12> cases{{
     {"stt6_64", kind::stt, true, 64},        {"stt6_1500", kind::stt, true, 1500},
 }};
 
+// The tunnel-header parsers (strict policy) on a benchmark header and every
+// single-byte corruption and truncation of it. Returns the variants checked.
+std::size_t check_parsers() {
+  std::size_t checked = 0;
+  const auto agree = [&](const_bytes h, const char* what) {
+    std::uint32_t vni = 0;
+    std::uint32_t vsid = 0;
+    std::uint64_t context = 0;
+    const auto vx = vxlan::parse(h);
+    const auto nv = nvgre::parse(h);
+    const auto st = stt::parse_frame_header(h);
+    const bool ok = vx.has_value() == baseline::parse_vxlan(h, vni) && (!vx || vx->vni == vni) &&
+                    nv.has_value() == baseline::parse_nvgre(h, vsid) && (!nv || nv->vsid == vsid) &&
+                    st.has_value() == baseline::parse_stt(h, context) && (!st || st->context_id == context);
+    if (!ok) {
+      std::fprintf(stderr, "wire_benchmark self-check: parsers disagree on a %s header\n", what);
+      std::abort();
+    }
+    ++checked;
+  };
+  for (const auto& [k, what] : {std::pair{kind::vxlan, "vxlan"}, {kind::nvgre, "nvgre"}, {kind::stt, "stt"}}) {
+    const frame_burst fb(k, false, 64);
+    std::vector<std::byte> h(fb.frames[5].begin() + static_cast<std::ptrdiff_t>(fb.tunnel_offset),
+                             fb.frames[5].begin() + static_cast<std::ptrdiff_t>(fb.tunnel_offset + 18));
+    for (std::size_t len = 0; len <= h.size(); ++len) agree(const_bytes(h).first(len), what);
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      for (const std::uint8_t x : {0x01, 0x08, 0x80}) {
+        h[i] ^= static_cast<std::byte>(x);
+        agree(h, what);
+        h[i] ^= static_cast<std::byte>(x);
+      }
+    }
+  }
+  return checked;
+}
+
 // Every benchmark frame, then every single-byte corruption (two patterns) and
 // truncation of a 64-byte-inner frame's headers, under every option mix.
 void self_check() {
@@ -498,18 +540,35 @@ void self_check() {
       ++mutants;
     }
   }
+  mutants += check_parsers();
   std::fprintf(stderr, "wire_benchmark self-check: nvo == baseline on %zu frames and %zu corrupted variants\n",
                cases.size() * burst, mutants);
 }
 
 // ---------------------------------------------------------------------------
-// Benchmarks. Both sides fold the same output fields into a sink so neither
-// result can be discarded, and neither is charged for fields it need not build.
-inline std::uint64_t fold(encapsulation e, std::uint32_t id, std::uint64_t context, const std::uint8_t* src,
-                          const std::byte* inner, std::size_t inner_size) {
+// Benchmarks. Both sides fold what a decap path uses next (the tunnel's
+// identifier for its encapsulation, the outer source, the inner span) into a
+// sink, so neither result can be discarded.
+inline std::uint64_t fold(encapsulation e, std::uint64_t id, const std::uint8_t* src, const std::byte* inner,
+                          std::size_t inner_size) {
   std::uint32_t s;
   std::memcpy(&s, src, 4);
-  return static_cast<std::uint64_t>(e) + id + context + s + reinterpret_cast<std::uintptr_t>(inner) + inner_size;
+  return static_cast<std::uint64_t>(e) + id + s + reinterpret_cast<std::uintptr_t>(inner) + inner_size;
+}
+
+template <class Vni, class Vsid, class Context>
+inline std::uint64_t tunnel_id(encapsulation e, Vni vni, Vsid vsid, Context context) {
+  switch (e) {
+    case encapsulation::vxlan:
+      return vni();
+    case encapsulation::nvgre:
+      return vsid();
+    case encapsulation::stt:
+      return context();
+    case encapsulation::none:
+      break;
+  }
+  return 0;
 }
 
 void set_counters(benchmark::State& state) {
@@ -524,9 +583,13 @@ void dissect_nvo(benchmark::State& state, const frame_burst* fb) {
     std::uint64_t sink = 0;
     for (const auto f : fb->frames) {
       const auto d = dissect(f, opt);
-      sink += d ? fold(d->encap, d->vni | d->nvgre.vsid | d->stt.frame_id, d->stt_frame.context_id,
-                       d->outer_src.octets.data(), d->inner.data(), d->inner.size())
-                : 1;
+      if (!d) {
+        ++sink;
+        continue;
+      }
+      const auto id = tunnel_id(
+          d->encap, [&] { return d->vni; }, [&] { return d->nvgre.vsid; }, [&] { return d->stt_frame.context_id; });
+      sink += fold(d->encap, id, d->outer_src.octets.data(), d->inner.data(), d->inner.size());
     }
     benchmark::DoNotOptimize(sink);
   }
@@ -539,10 +602,13 @@ void dissect_baseline(benchmark::State& state, const frame_burst* fb) {
     std::uint64_t sink = 0;
     for (const auto f : fb->frames) {
       baseline::output o;
-      sink += baseline::dissect(f, opt, o)
-                  ? fold(o.encap, o.vni | o.vsid | o.stt_frame_id, o.stt_context_id, o.src.data(), o.inner,
-                         o.inner_size)
-                  : 1;
+      if (!baseline::dissect(f, opt, o)) {
+        ++sink;
+        continue;
+      }
+      const auto id = tunnel_id(
+          o.encap, [&] { return o.vni; }, [&] { return o.vsid; }, [&] { return o.stt_context_id; });
+      sink += fold(o.encap, id, o.src.data(), o.inner, o.inner_size);
     }
     benchmark::DoNotOptimize(sink);
   }
@@ -580,7 +646,7 @@ void register_all(const std::vector<frame_burst>& bursts) {
   benchmark::RegisterBenchmark("Parse/baseline/vxlan", [vx](benchmark::State& s) {
     parse_loop(s, vx, [](const_bytes h) -> std::uint64_t {
       std::uint32_t vni;
-      return baseline::parse_vxlan(h.data(), vni) ? vni : 1;
+      return baseline::parse_vxlan(h, vni) ? vni : 1;
     });
   });
   benchmark::RegisterBenchmark("Parse/nvo/nvgre", [nv](benchmark::State& s) {
@@ -592,7 +658,7 @@ void register_all(const std::vector<frame_burst>& bursts) {
   benchmark::RegisterBenchmark("Parse/baseline/nvgre", [nv](benchmark::State& s) {
     parse_loop(s, nv, [](const_bytes h) -> std::uint64_t {
       std::uint32_t vsid;
-      return baseline::parse_nvgre(h.data(), vsid) ? vsid : 1;
+      return baseline::parse_nvgre(h, vsid) ? vsid : 1;
     });
   });
   benchmark::RegisterBenchmark("Parse/nvo/stt", [st](benchmark::State& s) {
@@ -604,7 +670,7 @@ void register_all(const std::vector<frame_burst>& bursts) {
   benchmark::RegisterBenchmark("Parse/baseline/stt", [st](benchmark::State& s) {
     parse_loop(s, st, [](const_bytes h) -> std::uint64_t {
       std::uint64_t context;
-      return baseline::parse_stt(h.data(), context) ? context : 1;
+      return baseline::parse_stt(h, context) ? context : 1;
     });
   });
 }

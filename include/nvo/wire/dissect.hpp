@@ -98,24 +98,10 @@ namespace detail {
   // Only TEB makes GRE an NVGRE candidate; other GRE (PPTP's version 1, IP in
   // GRE) is plain traffic whose flags NVGRE's rules do not judge.
   if (ip_payload.size() >= gre::base_header_size && load_be16(ip_payload, 2) != nvgre::protocol) return std::nullopt;
-  const std::uint16_t word = ip_payload.size() >= gre::base_header_size ? load_be16(ip_payload, 0) : 0;
-  const std::uint16_t reserved0 = word & gre::reserved0_mask;
-  const bool nvgre_layout = (word & ~gre::reserved0_mask) == gre::flag_key &&
-                            (opt.reserved == reserved_bits::ignore || reserved0 == 0) &&
-                            ip_payload.size() >= nvgre::header_size;
-  if (!nvgre_layout) {
-    // Any other layout breaks a GRE or an RFC 7637 rule; the codecs name which.
-    const auto g = gre::parse(ip_payload, opt.reserved);
-    if (!g) return g.error();
-    return nvgre::from_gre(*g).error();
-  }
-  const std::uint32_t key = load_be32(ip_payload, 4);
+  if (const auto error = nvgre::detail::parse_into(ip_payload, opt.reserved, d.nvgre)) return error;
   d.inner = ip_payload.subspan(nvgre::header_size);
   if (const auto error = nvgre::detail::check_inner(d.inner)) return error;
   d.encap = encapsulation::nvgre;
-  d.nvgre.vsid = key >> 8;
-  d.nvgre.flow_id = static_cast<std::uint8_t>(key);
-  d.nvgre.reserved0 = reserved0;
   return std::nullopt;
 }
 

@@ -39,10 +39,33 @@ struct header {
   return header{g.key >> 8, static_cast<std::uint8_t>(g.key), g.reserved0};
 }
 
-[[nodiscard]] constexpr result<header> parse(const_bytes in, reserved_bits policy = reserved_bits::strict) noexcept {
+namespace detail {
+// parse() into caller-owned storage (dissect fills its result in place).
+// RFC 7637 allows one GRE layout, K only and version 0, read here directly;
+// any other breaks a rule that gre::parse or from_gre names.
+[[nodiscard]] constexpr wire::detail::failure parse_into(const_bytes in, reserved_bits policy, header& h) noexcept {
+  if (in.size() >= header_size) {
+    const std::uint16_t word = load_be16(in, 0);
+    const auto reserved0 = static_cast<std::uint16_t>(word & gre::reserved0_mask);
+    if ((word & ~gre::reserved0_mask) == gre::flag_key && load_be16(in, 2) == protocol &&
+        (policy == reserved_bits::ignore || reserved0 == 0)) {
+      const std::uint32_t key = load_be32(in, 4);
+      h.vsid = key >> 8;
+      h.flow_id = static_cast<std::uint8_t>(key);
+      h.reserved0 = reserved0;
+      return std::nullopt;
+    }
+  }
   const auto g = gre::parse(in, policy);
   if (!g) return g.error();
-  return from_gre(*g);
+  return from_gre(*g).error();
+}
+}  // namespace detail
+
+[[nodiscard]] constexpr result<header> parse(const_bytes in, reserved_bits policy = reserved_bits::strict) noexcept {
+  header h;
+  if (const auto error = detail::parse_into(in, policy, h)) return *error;
+  return h;
 }
 
 [[nodiscard]] constexpr result<std::size_t> encode(const header& h, bytes out) noexcept {
