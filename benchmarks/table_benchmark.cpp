@@ -97,6 +97,7 @@ std::uint64_t value_of(std::size_t i) { return i * 2 + 1; }
 
 struct nvo_impl {
   static constexpr const char* name = "nvo";
+  static constexpr bool has_bulk = true;  // find_bulk and update
   explicit nvo_impl(const dataset& d) : t({.capacity = d.keys.size(), .grow = false}) {
     for (std::size_t i = 0; i < d.keys.size(); ++i)
       if (!t.insert(d.keys[i], value_of(i)).ok()) std::abort();
@@ -118,6 +119,7 @@ struct nvo_impl {
 
 struct absl_impl {
   static constexpr const char* name = "absl_flat";
+  static constexpr bool has_bulk = false;
   explicit absl_impl(const dataset& d) {
     m.reserve(d.keys.size());
     for (std::size_t i = 0; i < d.keys.size(); ++i) m.emplace(d.keys[i], value_of(i));
@@ -135,6 +137,7 @@ struct absl_impl {
 #ifdef NVO_BENCH_DPDK
 struct dpdk_impl {
   static constexpr const char* name = "dpdk";
+  static constexpr bool has_bulk = true;
   explicit dpdk_impl(const dataset& d) {
     rte_malloc_socket_stats before{};
     rte_malloc_get_socket_stats(0, &before);
@@ -190,6 +193,7 @@ struct lfht_node {
 };
 struct urcu_impl {
   static constexpr const char* name = "cds_lfht";
+  static constexpr bool has_bulk = false;
   explicit urcu_impl(const dataset& d) {
     std::size_t buckets = 1;
     while (buckets < d.keys.size()) buckets <<= 1;
@@ -231,6 +235,7 @@ void ck_dealloc(void* p, std::size_t, bool) { std::free(p); }
 ck_malloc ck_allocator{ck_alloc, ck_realloc, ck_dealloc};
 struct ck_impl {
   static constexpr const char* name = "ck_ht";
+  static constexpr bool has_bulk = false;
   explicit ck_impl(const dataset& d) : keys(d.keys) {
     if (!ck_ht_init(&ht, CK_HT_MODE_BYTESTRING, nullptr, &ck_allocator, 2 * d.keys.size(), 6602834)) std::abort();
     for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -401,23 +406,17 @@ void check(std::size_t n) {
 }
 
 template <class Impl>
-void register_impl(std::size_t n, bool has_bulk, bool has_writer) {
+void register_impl(std::size_t n) {
   auto name = [n](const char* op, const char* variant) { return fmt::format("{}/{}_{}/{}", op, Impl::name, variant, n); };
   benchmark::RegisterBenchmark(name("lookup_hit", "single").c_str(), [n](benchmark::State& s) { single<Impl>(s, n, true); });
   benchmark::RegisterBenchmark(name("lookup_miss", "single").c_str(), [n](benchmark::State& s) { single<Impl>(s, n, false); });
-  if constexpr (requires(const Impl& t, const key16* k, std::uint64_t* v) { t.find_bulk(k, v); }) {
-    if (has_bulk) {
-      benchmark::RegisterBenchmark(name("lookup_hit", "bulk32").c_str(), [n](benchmark::State& s) { bulk<Impl>(s, n, true); });
-      benchmark::RegisterBenchmark(name("lookup_miss", "bulk32").c_str(), [n](benchmark::State& s) { bulk<Impl>(s, n, false); });
-    }
-  }
-  if constexpr (requires(Impl& t, const key16& k, const key16* kp, std::uint64_t* v) { t.update(k, 1); t.find_bulk(kp, v); }) {
-    if (has_writer) {
-      benchmark::RegisterBenchmark(name("lookup_hit_writer", "single").c_str(),
-                                   [n](benchmark::State& s) { with_writer<Impl, false>(s, n); })->UseRealTime();
-      benchmark::RegisterBenchmark(name("lookup_hit_writer", "bulk32").c_str(),
-                                   [n](benchmark::State& s) { with_writer<Impl, true>(s, n); })->UseRealTime();
-    }
+  if constexpr (Impl::has_bulk) {  // bulk lookup and writer runs
+    benchmark::RegisterBenchmark(name("lookup_hit", "bulk32").c_str(), [n](benchmark::State& s) { bulk<Impl>(s, n, true); });
+    benchmark::RegisterBenchmark(name("lookup_miss", "bulk32").c_str(), [n](benchmark::State& s) { bulk<Impl>(s, n, false); });
+    benchmark::RegisterBenchmark(name("lookup_hit_writer", "single").c_str(),
+                                 [n](benchmark::State& s) { with_writer<Impl, false>(s, n); })->UseRealTime();
+    benchmark::RegisterBenchmark(name("lookup_hit_writer", "bulk32").c_str(),
+                                 [n](benchmark::State& s) { with_writer<Impl, true>(s, n); })->UseRealTime();
   }
 }
 
@@ -442,16 +441,16 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> sizes = {1 << 10, 1 << 16, 1 << 20};
   if (std::getenv("NVO_TABLE_BENCH_16M") != nullptr) sizes.push_back(1 << 24);
   for (const std::size_t n : sizes) {
-    register_impl<nvo_impl>(n, true, true);
-    register_impl<absl_impl>(n, false, false);
+    register_impl<nvo_impl>(n);
+    register_impl<absl_impl>(n);
 #ifdef NVO_BENCH_DPDK
-    register_impl<dpdk_impl>(n, true, true);
+    register_impl<dpdk_impl>(n);
 #endif
 #ifdef NVO_BENCH_URCU
-    register_impl<urcu_impl>(n, false, false);
+    register_impl<urcu_impl>(n);
 #endif
 #ifdef NVO_BENCH_CK
-    register_impl<ck_impl>(n, false, false);
+    register_impl<ck_impl>(n);
 #endif
   }
   benchmark::Initialize(&argc, argv);
