@@ -19,7 +19,6 @@ namespace wire {
   X(truncated)                         /* buffer shorter than the header says */           \
   X(output_too_small)                  /* encode: caller's buffer cannot hold the header */ \
   X(field_out_of_range)                /* encode: a field does not fit its wire width */    \
-  X(ethernet_unsupported_ethertype)    /* not IPv4/IPv6 after at most one 802.1Q tag */     \
   X(ipv4_bad_version)                                                                       \
   X(ipv4_bad_header_length)            /* IHL < 5 or beyond the buffer */                   \
   X(ipv4_bad_total_length)             /* total length < IHL*4 or beyond the buffer */      \
