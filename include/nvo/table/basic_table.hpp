@@ -106,6 +106,22 @@
 #include <span>
 #include <type_traits>
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NVO_TABLE_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(NVO_TABLE_TSAN)
+#define NVO_TABLE_TSAN 1
+#endif
+// The one-vector bucket compare (see scan()) needs AVX-512F in the build
+// (-march=native on a CPU that has it); TSan builds keep the scalar path,
+// whose per-word atomic loads TSan can check.
+#if defined(__AVX512F__) && !defined(NVO_TABLE_TSAN) && !defined(NVO_TABLE_NO_VECTOR_SCAN)
+#define NVO_TABLE_VECTOR_SCAN 1
+#include <immintrin.h>
+#endif
+
 #include "absl/status/status.h"
 #include "nvo/config.hpp"
 #include "nvo/table/hash.hpp"
@@ -154,6 +170,13 @@ class basic_table {
   static constexpr std::uint64_t slot_mask = (1u << slots) - 1;
   static constexpr std::uint64_t generation_one = 1ull << mask_bits;
   static constexpr bool inline_value_update = value_words == 1;
+#ifdef NVO_TABLE_VECTOR_SCAN
+  // The inline layout of the benchmark and forwarding keys: header, slot 0
+  // (key, key, value), slot 1 (key, key, value), one spare word.
+  static constexpr bool vector_scan = slots == 2 && key_words == 2 && value_words == 1;
+#else
+  static constexpr bool vector_scan = false;
+#endif
 
   struct alignas(cache_line) bucket {
     std::atomic<std::uint64_t> header{0};  // generation << 8 | PUBLISHED mask
@@ -378,6 +401,34 @@ class basic_table {
   // miss, is copied, so the hit slot's position costs no misprediction.
   [[nodiscard]] static NVO_ALWAYS_INLINE bool scan(const bucket& b, const key_words_t& kw,
                                                   value_words_t& vw) noexcept {
+#ifdef NVO_TABLE_VECTOR_SCAN
+    if constexpr (vector_scan) {
+      static_assert(sizeof(bucket) == cache_line);
+      // Key words at line words 1,2 (slot 0) and 4,5 (slot 1).
+      const auto k0 = static_cast<long long>(kw[0]);
+      const auto k1 = static_cast<long long>(kw[1]);
+      const __m512i want = _mm512_setr_epi64(0, k0, k1, 0, k0, k1, 0, 0);
+      for (;;) {
+        // (R3) acquire: pairs with (W2); the line load below stays after it.
+        const std::uint64_t h1 = b.header.load(std::memory_order_acquire);
+        // One 64-byte load of the whole line and one compare of both slots'
+        // keys. It is not a C++ atomic access: a key word it reads can only
+        // change while its slot is FREE, and a rewrite of a FREE slot
+        // changes the header (W1/W2), so a copy that raced is discarded by
+        // the recheck below exactly as the word-wise copy is. The value is
+        // still read by one atomic word load (W3 stays untorn).
+        const __m512i line = _mm512_load_si512(static_cast<const void*>(&b));
+        const unsigned eq = _mm512_mask_cmpeq_epi64_mask(0x36, line, want);
+        const unsigned both = eq & (eq >> 1);  // bit 1: slot 0's key, bit 4: slot 1's
+        const std::uint64_t match = (((both >> 1) & 1u) | ((both >> 3) & 2u)) & h1;
+        const std::size_t hit = static_cast<std::size_t>(match >> 1);  // slot 0 on a miss
+        vw[0] = b.words[hit][key_words].load(std::memory_order_relaxed);
+        // (R4) acquire: pairs with (W1) if any word read above was rewritten.
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (NVO_PREDICT_TRUE(b.header.load(std::memory_order_relaxed) == h1)) return match != 0;
+      }
+    }
+#endif
     for (;;) {
       // (R3) acquire: pairs with (W2).
       const std::uint64_t h1 = b.header.load(std::memory_order_acquire);
@@ -388,7 +439,10 @@ class basic_table {
         match |= static_cast<std::uint64_t>(eq) << i;
       }
       match &= h1;
-      const std::size_t hit = match != 0 ? static_cast<std::size_t>(std::countr_zero(match)) : 0;
+      // The hit slot, or slot 0 on a miss (countr_zero gives `slots` then),
+      // computed without a branch: whether the key sits in this bucket is
+      // unpredictable, and a burst pays a misprediction per wrong guess.
+      const std::size_t hit = static_cast<std::size_t>(std::countr_zero(match | (1ull << slots))) % slots;
       for (std::size_t w = 0; w < value_words; ++w) vw[w] = b.words[hit][key_words + w].load(std::memory_order_relaxed);
       // (R4) acquire: pairs with (W1) if any word copied above was rewritten.
       std::atomic_thread_fence(std::memory_order_acquire);
