@@ -28,7 +28,12 @@
 // store). Every change of a bucket's mask also bumps its generation.
 // All words are std::atomic<std::uint64_t> accessed relaxed except where a
 // numbered order says otherwise, so a racing reader's copy is never a data
-// race; the header check below discards copies that raced.
+// race; the header check below discards copies that raced. One exception:
+// built with AVX-512F (and not under TSan) for the 2-slot 16-byte-key 8-byte-
+// value layout, scan() reads a bucket's keys with one 64-byte vector load
+// (not a C++ atomic access) between the same (R3) load and (R4) fence; key
+// words change only while their slot is FREE, which the header check
+// detects, and values are still read by one atomic word load.
 //
 // With 2 slots per bucket the table is sized for 80 % load (90 % with more
 // slots); 2-choice cuckoo with 2-slot buckets holds up to ~89 %.
@@ -238,23 +243,26 @@ class basic_table {
 
   // find_bulk(): looks up keys.size() <= 64 keys; out[i] is the value of
   // keys[i] for each hit and unspecified for a miss.
-  // Returns the hit mask (bit i: keys[i] found). Hashes every key and
-  // prefetches both of its buckets first, so the DRAM misses of the whole
-  // burst overlap; then scans the primaries, then the secondaries of the misses.
+  // Returns the hit mask (bit i: keys[i] found). Stages: hash every key and
+  // prefetch its primary bucket, so the cache misses of the whole burst
+  // overlap; scan the primaries (branch-free); prefetch the secondaries of the
+  // keys not found, then scan those; confirm the remaining misses with one
+  // move-counter check for the whole burst (R5/R6), re-running only the
+  // misses through find() if a move happened meanwhile.
   // PRECONDITION: keys.size() <= max_burst, out.size() >= keys.size().
   [[nodiscard]] std::uint64_t find_bulk(std::span<const Key> keys, std::span<Value> out) const noexcept {
     NVO_ASSERT(keys.size() <= max_burst && out.size() >= keys.size());
     const std::size_t n = keys.size();
     std::array<std::uint32_t, max_burst> b1;
     std::array<std::uint32_t, max_burst> b2;
+    std::array<std::uint32_t, max_burst> hi;  // the hash's secondary lane
     const std::uint64_t moves = moves_.load(std::memory_order_acquire);  // (R1)
     const state* s = state_.load(std::memory_order_acquire);             // (R2)
     for (std::size_t i = 0; i < n; ++i) {
       const std::uint64_t h = hasher_(keys[i]);
       b1[i] = static_cast<std::uint32_t>(primary(h, s->nb));
-      b2[i] = static_cast<std::uint32_t>(secondary(h, b1[i], s->nb));
+      hi[i] = static_cast<std::uint32_t>(h >> 32);
       prefetch(&s->buckets[b1[i]]);
-      prefetch(&s->buckets[b2[i]]);
     }
     std::uint64_t hits = 0;
     value_words_t vw;
@@ -265,12 +273,19 @@ class basic_table {
     }
     const std::uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
     std::uint64_t misses = all & ~hits;
+    // Secondaries only for the keys the primaries missed: most keys live in
+    // their primary bucket, and on a DRAM-sized table the lines a burst
+    // fetches, not the instructions, bound its time.
     for (std::uint64_t m = misses; m != 0; m &= m - 1) {
       const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-      if (scan(s->buckets[b2[i]], to_words<key_words>(keys[i]), vw)) {
-        out[i] = from_words<Value>(vw);
-        hits |= 1ull << i;
-      }
+      b2[i] = static_cast<std::uint32_t>(secondary(std::uint64_t{hi[i]} << 32, b1[i], s->nb));
+      prefetch(&s->buckets[b2[i]]);
+    }
+    for (std::uint64_t m = misses; m != 0; m &= m - 1) {
+      const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+      const bool hit = scan(s->buckets[b2[i]], to_words<key_words>(keys[i]), vw);
+      out[i] = from_words<Value>(vw);  // out[i] is unspecified on a miss: store without a branch
+      hits |= static_cast<std::uint64_t>(hit) << i;
     }
     misses = all & ~hits;
     if (misses != 0) {
