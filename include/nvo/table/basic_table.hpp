@@ -420,9 +420,12 @@ class basic_table {
     if constexpr (vector_scan) {
       static_assert(sizeof(bucket) == cache_line);
       // Key words at line words 1,2 (slot 0) and 4,5 (slot 1).
-      const auto k0 = static_cast<long long>(kw[0]);
-      const auto k1 = static_cast<long long>(kw[1]);
-      const __m512i want = _mm512_setr_epi64(0, k0, k1, 0, k0, k1, 0, 0);
+      // One broadcast and one permute (not eight inserts from GPRs).
+      __m128i k;
+      std::memcpy(&k, kw.data(), sizeof(k));
+      // (maskz forms: the plain ones trip g++ 12's -Wuninitialized in its headers)
+      const __m512i want = _mm512_maskz_permutexvar_epi64(0x36, _mm512_setr_epi64(0, 0, 1, 0, 0, 1, 0, 0),
+                                                          _mm512_maskz_broadcast_i32x4(0xFFFF, k));
       for (;;) {
         // (R3) acquire: pairs with (W2); the line load below stays after it.
         const std::uint64_t h1 = b.header.load(std::memory_order_acquire);
@@ -435,7 +438,8 @@ class basic_table {
         const __m512i line = _mm512_load_si512(static_cast<const void*>(&b));
         const unsigned eq = _mm512_mask_cmpeq_epi64_mask(0x36, line, want);
         const unsigned both = eq & (eq >> 1);  // bit 1: slot 0's key, bit 4: slot 1's
-        const std::uint64_t match = (((both >> 1) & 1u) | ((both >> 3) & 2u)) & h1;
+        const unsigned sel = both & 0x12u;
+        const std::uint64_t match = (((sel | (sel >> 2)) >> 1) & 3u) & h1;
         const std::size_t hit = static_cast<std::size_t>(match >> 1);  // slot 0 on a miss
         vw[0] = b.words[hit][key_words].load(std::memory_order_relaxed);
         // (R4) acquire: pairs with (W1) if any word read above was rewritten.
