@@ -258,16 +258,19 @@ class basic_table {
     std::array<std::uint32_t, max_burst> hi;  // the hash's secondary lane
     const std::uint64_t moves = moves_.load(std::memory_order_acquire);  // (R1)
     const state* s = state_.load(std::memory_order_acquire);             // (R2)
+    // In a local: the (R4) fences would otherwise reload it for every key.
+    const bucket* const bk = s->buckets.get();
+    const std::size_t nb = s->nb;
     for (std::size_t i = 0; i < n; ++i) {
       const std::uint64_t h = hasher_(keys[i]);
-      b1[i] = static_cast<std::uint32_t>(primary(h, s->nb));
+      b1[i] = static_cast<std::uint32_t>(primary(h, nb));
       hi[i] = static_cast<std::uint32_t>(h >> 32);
-      prefetch(&s->buckets[b1[i]]);
+      prefetch(&bk[b1[i]]);
     }
     std::uint64_t hits = 0;
     value_words_t vw;
     for (std::size_t i = 0; i < n; ++i) {
-      const bool hit = scan(s->buckets[b1[i]], to_words<key_words>(keys[i]), vw);
+      const bool hit = scan(bk[b1[i]], to_words<key_words>(keys[i]), vw);
       out[i] = from_words<Value>(vw);  // unspecified on a miss, as documented
       hits |= static_cast<std::uint64_t>(hit) << i;
     }
@@ -278,12 +281,12 @@ class basic_table {
     // fetches, not the instructions, bound its time.
     for (std::uint64_t m = misses; m != 0; m &= m - 1) {
       const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-      b2[i] = static_cast<std::uint32_t>(secondary(std::uint64_t{hi[i]} << 32, b1[i], s->nb));
-      prefetch(&s->buckets[b2[i]]);
+      b2[i] = static_cast<std::uint32_t>(secondary(std::uint64_t{hi[i]} << 32, b1[i], nb));
+      prefetch(&bk[b2[i]]);
     }
     for (std::uint64_t m = misses; m != 0; m &= m - 1) {
       const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-      const bool hit = scan(s->buckets[b2[i]], to_words<key_words>(keys[i]), vw);
+      const bool hit = scan(bk[b2[i]], to_words<key_words>(keys[i]), vw);
       out[i] = from_words<Value>(vw);  // out[i] is unspecified on a miss: store without a branch
       hits |= static_cast<std::uint64_t>(hit) << i;
     }
