@@ -20,11 +20,11 @@
 //   // datapath threads (qsbr readers):
 //   if (auto ep = fdb.lookup(vni, dst_mac)) encapsulate_to(*ep);
 //   if (!fdb.is_member(vni, outer_src_pa)) drop();           // anti-spoofing
-//   for (auto& pa : fdb.flood_list(vni)->remotes) replicate(pa);
+//   if (auto* fl = fdb.flood_list_of(vni)) for (auto& pa : fl->remotes) replicate(pa);
 //
 // CONCURRENCY (see basic_table.hpp for the protocol and memory orders)
-//   lookup, lookup_bulk, is_member, flood_list: lock-free, any threads; no
-//     allocation, locks or exceptions. flood_list()'s pointer stays valid until
+//   lookup, lookup_bulk, is_member, flood_list_of: lock-free, any threads; no
+//     allocation, locks or exceptions. flood_list_of()'s pointer stays valid until
 //     the calling reader's next quiescent state (reclaimer read side).
 //   everything else (add/remove/learn/age/set_flood_list/...): one writer
 //     thread at a time, serialized by the caller; blocking only among writers.
@@ -189,7 +189,7 @@ class l2_forwarding_table {
   [[nodiscard]] bool is_member(std::uint32_t vni, const wire::ip_address& pa) const noexcept {
     return members_.contains(member_key{vni, pa});
   }
-  // flood_list(): the VNI's replication list or nullptr; valid until the
+  // flood_list_of(): the VNI's replication list or nullptr; valid until the
   // reader's next quiescent state.
   [[nodiscard]] const flood_list* flood_list_of(std::uint32_t vni) const noexcept {
     const auto p = flood_.find(vni_key{vni});
