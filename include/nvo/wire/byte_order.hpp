@@ -104,6 +104,10 @@ NVO_ALWAYS_INLINE constexpr void store_be64(bytes b, std::size_t off, std::uint6
 // Copies n raw bytes (addresses, MACs) in either evaluation context.
 template <class Out>
 NVO_ALWAYS_INLINE constexpr void load_raw(const_bytes b, std::size_t off, Out& out) noexcept {
+  if (!std::is_constant_evaluated()) {
+    std::memcpy(out.data(), b.data() + off, out.size());
+    return;
+  }
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = std::to_integer<std::uint8_t>(b[off + i]);
 }
 template <class In>

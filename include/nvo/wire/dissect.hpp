@@ -131,8 +131,11 @@ namespace detail {
 
 [[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_into(dissection& d, const_bytes frame,
                                                               const dissect_options& opt) noexcept {
-  if (const auto error = ethernet::detail::parse_into(frame, d.outer_ethernet)) return error;
-  const ethernet::header& eth = d.outer_ethernet;
+  // Parsed into a local the compiler keeps in registers: reading the EtherType
+  // back from d would wait on store forwarding at the head of every frame.
+  ethernet::header eth;
+  if (const auto error = ethernet::detail::parse_into(frame, eth)) return error;
+  d.outer_ethernet = eth;
   const_bytes l3 = frame.subspan(eth.size());
 
   const_bytes l4;
