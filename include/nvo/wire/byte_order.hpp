@@ -101,14 +101,19 @@ NVO_ALWAYS_INLINE constexpr void store_be64(bytes b, std::size_t off, std::uint6
   detail::store_be<std::uint64_t>(b, off, 8, v);
 }
 
-// Copies n raw bytes (addresses, MACs) in either evaluation context.
+// Copies n raw bytes (addresses, MACs) into the front of out, in either
+// evaluation context. PRECONDITION: n <= out.size().
 template <class Out>
-NVO_ALWAYS_INLINE constexpr void load_raw(const_bytes b, std::size_t off, Out& out) noexcept {
+NVO_ALWAYS_INLINE constexpr void load_raw(const_bytes b, std::size_t off, Out& out, std::size_t n) noexcept {
   if (!std::is_constant_evaluated()) {
-    std::memcpy(out.data(), b.data() + off, out.size());
+    std::memcpy(out.data(), b.data() + off, n);
     return;
   }
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = std::to_integer<std::uint8_t>(b[off + i]);
+  for (std::size_t i = 0; i < n; ++i) out[i] = std::to_integer<std::uint8_t>(b[off + i]);
+}
+template <class Out>
+NVO_ALWAYS_INLINE constexpr void load_raw(const_bytes b, std::size_t off, Out& out) noexcept {
+  load_raw(b, off, out, out.size());
 }
 template <class In>
 NVO_ALWAYS_INLINE constexpr void store_raw(bytes b, std::size_t off, const In& in) noexcept {
