@@ -45,14 +45,16 @@ namespace detail {
 // any other breaks a rule that gre::parse or from_gre names.
 [[nodiscard]] constexpr wire::detail::failure parse_into(const_bytes in, reserved_bits policy, header& h) noexcept {
   if (in.size() >= header_size) {
-    const std::uint16_t word = load_be16(in, 0);
-    const auto reserved0 = static_cast<std::uint16_t>(word & gre::reserved0_mask);
-    if ((word & ~gre::reserved0_mask) == gre::flag_key && load_be16(in, 2) == protocol &&
-        (policy == reserved_bits::ignore || reserved0 == 0)) {
+    // Flags, version and protocol in one compare, as hand-written code does.
+    constexpr std::uint32_t expected = std::uint32_t{gre::flag_key} << 16 | protocol;
+    constexpr std::uint32_t reserved0_bits = std::uint32_t{gre::reserved0_mask} << 16;
+    const std::uint32_t word = load_be32(in, 0);
+    const std::uint32_t checked = policy == reserved_bits::strict ? word : word & ~reserved0_bits;
+    if (checked == expected) {
       const std::uint32_t key = load_be32(in, 4);
       h.vsid = key >> 8;
       h.flow_id = static_cast<std::uint8_t>(key);
-      h.reserved0 = reserved0;
+      h.reserved0 = static_cast<std::uint16_t>((word & reserved0_bits) >> 16);
       return std::nullopt;
     }
   }
