@@ -82,9 +82,9 @@ namespace detail {
 
 // The layers fill one dissection in place and report only an error: passing
 // and returning the 140-byte dissection by value cost more than the parsing.
-[[nodiscard]] constexpr failure dissect_vxlan(dissection& d, const_bytes udp_payload,
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_vxlan(dissection& d, const_bytes udp_payload,
                                               const dissect_options& opt) noexcept {
-  const auto vx = vxlan::parse(udp_payload, opt.reserved);
+  auto vx = vxlan::parse(udp_payload, opt.reserved);  // non-const: see dissect() below
   if (!vx) return vx.error();
   d.encap = encapsulation::vxlan;
   d.vni = vx->vni;
@@ -93,7 +93,7 @@ namespace detail {
   return std::nullopt;
 }
 
-[[nodiscard]] constexpr failure dissect_nvgre(dissection& d, const_bytes ip_payload,
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_nvgre(dissection& d, const_bytes ip_payload,
                                               const dissect_options& opt) noexcept {
   // Only TEB makes GRE an NVGRE candidate; other GRE (PPTP's version 1, IP in
   // GRE) is plain traffic whose flags NVGRE's rules do not judge.
@@ -105,7 +105,7 @@ namespace detail {
   return std::nullopt;
 }
 
-[[nodiscard]] constexpr failure dissect_stt(dissection& d, const_bytes ip_payload, std::uint64_t pseudo,
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_stt(dissection& d, const_bytes ip_payload, std::uint64_t pseudo,
                                             const dissect_options& opt) noexcept {
   // The caller checked the length and read the ports; tcp::parse would add
   // only the data offset check.
@@ -206,11 +206,13 @@ namespace detail {
 
 }  // namespace detail
 
-// Always inlined into the caller's loop, as hand-written decap code is
-// (benchmarks/wire_benchmark.cpp compares the two). In a hot loop bind the
-// result to a non-const local, `auto d = dissect(frame)`: g++ 12 then keeps
-// the fields the loop reads in registers, while a const local stays in memory
-// (its SRA pass skips read-only objects), which measured 1.2-1.4x slower here.
+// Always inlined into the caller's loop with every layer below it, as
+// hand-written decap code is (benchmarks/wire_benchmark.cpp compares the two):
+// a layer left out of line takes the dissection's address and keeps it in
+// memory, which cost 1.3-2.3x when a second call site made g++ do that. In a
+// hot loop bind the result to a non-const local, `auto d = dissect(frame)`:
+// g++ 12's SRA pass skips read-only objects, so a const one stays in memory
+// (up to ~10 % slower here).
 [[nodiscard]] NVO_ALWAYS_INLINE constexpr result<dissection> dissect(const_bytes frame,
                                                                    const dissect_options& opt = {}) noexcept {
   // Filled in place and returned by name (NRVO) on every path.

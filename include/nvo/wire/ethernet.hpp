@@ -43,7 +43,7 @@ struct header {
 
 namespace detail {
 // parse() into caller-owned storage, so dissect fills its result in place.
-[[nodiscard]] constexpr wire::detail::failure parse_into(const_bytes in, header& h) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure parse_into(const_bytes in, header& h) noexcept {
   if (in.size() < header_size) return errc::truncated;
   load_raw(in, 0, h.dst.octets);
   load_raw(in, 6, h.src.octets);

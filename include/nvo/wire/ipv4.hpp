@@ -56,7 +56,7 @@ struct header {
 namespace detail {
 // parse()'s checks alone: dissect reads the few fields it needs itself rather
 // than copy a header with 40 bytes of options.
-[[nodiscard]] constexpr wire::detail::failure check(const_bytes in) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure check(const_bytes in) noexcept {
   if (in.size() < min_header_size) return errc::truncated;
   const std::uint8_t vihl = load_u8(in, 0);
   if ((vihl >> 4) != 4) return errc::ipv4_bad_version;

@@ -52,7 +52,7 @@ struct header {
 
 namespace detail {
 // parse()'s checks alone, for dissect, which reads its fields in place.
-[[nodiscard]] constexpr wire::detail::failure check(const_bytes in) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure check(const_bytes in) noexcept {
   if (in.size() < header_size) return errc::truncated;
   if ((load_u8(in, 0) >> 4) != 6) return errc::ipv6_bad_version;
   const std::uint16_t payload_length = load_be16(in, 4);

@@ -43,7 +43,7 @@ namespace detail {
 // parse() into caller-owned storage (dissect fills its result in place).
 // RFC 7637 allows one GRE layout, K only and version 0, read here directly;
 // any other breaks a rule that gre::parse or from_gre names.
-[[nodiscard]] constexpr wire::detail::failure parse_into(const_bytes in, reserved_bits policy, header& h) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure parse_into(const_bytes in, reserved_bits policy, header& h) noexcept {
   if (in.size() >= header_size) {
     // Flags, version and protocol in one compare, as hand-written code does.
     constexpr std::uint32_t expected = std::uint32_t{gre::flag_key} << 16 | protocol;
@@ -82,7 +82,7 @@ namespace detail {
 
 namespace detail {
 // parse_inner()'s verdict without building the header (dissect needs none).
-[[nodiscard]] constexpr wire::detail::failure check_inner(const_bytes inner) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure check_inner(const_bytes inner) noexcept {
   if (inner.size() < ethernet::header_size) return errc::inner_truncated;
   const std::uint16_t type = load_be16(inner, 12);
   if (type == ethernet::ethertype_vlan && inner.size() < ethernet::header_size + ethernet::vlan_tag_size)

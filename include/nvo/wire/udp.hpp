@@ -26,7 +26,7 @@ struct header {
 
 namespace detail {
 // parse()'s checks alone, for dissect, which reads its fields in place.
-[[nodiscard]] constexpr wire::detail::failure check(const_bytes in) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure check(const_bytes in) noexcept {
   if (in.size() < header_size) return errc::truncated;
   const std::uint16_t length = load_be16(in, 4);
   if (length < header_size || length != in.size()) return errc::udp_bad_length;
