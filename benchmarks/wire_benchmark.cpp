@@ -668,7 +668,7 @@ struct parser_pair {
 constexpr std::array<parser_pair, 3> parsers{{
     {"vxlan", 0,
      [](const_bytes h) -> std::uint64_t {
-       const auto r = vxlan::parse(h);
+       auto r = vxlan::parse(h);
        return r ? r->vni : 1;
      },
      [](const_bytes h) -> std::uint64_t {
@@ -677,7 +677,7 @@ constexpr std::array<parser_pair, 3> parsers{{
      }},
     {"nvgre", 4,
      [](const_bytes h) -> std::uint64_t {
-       const auto r = nvgre::parse(h);
+       auto r = nvgre::parse(h);
        return r ? r->vsid : 1;
      },
      [](const_bytes h) -> std::uint64_t {
@@ -686,7 +686,7 @@ constexpr std::array<parser_pair, 3> parsers{{
      }},
     {"stt", 8,
      [](const_bytes h) -> std::uint64_t {
-       const auto r = stt::parse_frame_header(h);
+       auto r = stt::parse_frame_header(h);
        return r ? r->context_id : 1;
      },
      [](const_bytes h) -> std::uint64_t {
