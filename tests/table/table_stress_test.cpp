@@ -5,8 +5,10 @@
 //
 // Readers check that they only ever observe values some writer wrote for that
 // key (never a torn mix: every value carries its key and a checksum of its
-// words), that versions per key never go backwards, and that a key the writer
-// erased for good is never returned by a lookup that starts afterwards.
+// words), that versions per key never go backwards, that a key the writer
+// erased for good is never returned by a lookup that starts afterwards, and
+// that a key present throughout (even live ids, only ever re-pointed) is never
+// missed, whatever cuckoo moves, out-of-place replaces and growths race it.
 // Bounded by time (NVO_TABLE_STRESS_MS, default 1500 ms per shape).
 #include <gtest/gtest.h>
 
@@ -65,6 +67,8 @@ std::chrono::milliseconds run_time() {
 constexpr std::uint64_t live_keys = 4096;    // ids [0, live_keys): re-pointed forever
 constexpr std::uint64_t doomed_keys = 4096;  // ids [live_keys, +doomed): erased once, for good
 constexpr int readers = 2;
+// Inserted before the readers start and only re-pointed by the writer.
+bool always_present(std::uint64_t id) { return id < live_keys && id % 2 == 0; }
 
 template <class V>
 void stress() {
@@ -78,6 +82,7 @@ void stress() {
   std::vector<std::atomic<bool>> erased(doomed_keys);
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> failures{0};
+  std::atomic<std::uint64_t> false_misses{0};
   std::atomic<std::uint64_t> lookups{0};
   std::atomic<std::uint64_t> hits{0};
 
@@ -96,7 +101,10 @@ void stress() {
         const bool gone = id >= live_keys && erased[id - live_keys].load(std::memory_order_acquire);
         const auto v = t->find(key_of(id));
         ++n;
-        if (!v) continue;
+        if (!v) {
+          if (always_present(id)) false_misses.fetch_add(1);
+          continue;
+        }
         ++h;
         if (!valid(*v, id) || gone) failures.fetch_add(1);
         if (id < live_keys) {
@@ -112,7 +120,10 @@ void stress() {
       const std::uint64_t mask = t->find_bulk(burst, out);
       n += 32;
       for (int i = 0; i < 32; ++i) {
-        if (((mask >> i) & 1) == 0) continue;
+        if (((mask >> i) & 1) == 0) {
+          if (always_present(ids[i])) false_misses.fetch_add(1);
+          continue;
+        }
         ++h;
         if (!valid(out[static_cast<std::size_t>(i)], ids[i])) failures.fetch_add(1);
       }
@@ -158,6 +169,7 @@ void stress() {
   for (auto& th : threads) th.join();
 
   EXPECT_EQ(failures.load(), 0u);
+  EXPECT_EQ(false_misses.load(), 0u) << "a key present throughout was not found";
   EXPECT_GT(hits.load(), 0u);
   EXPECT_GT(lookups.load(), hits.load());  // misses happened too (odd ids, doomed keys)
   EXPECT_GT(t->growths(), 2u) << "growth never raced the readers";
