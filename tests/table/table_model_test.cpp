@@ -76,6 +76,11 @@ class model {
     std::lock_guard g(mu_);
     return m_.erase(k) == 1;
   }
+  template <class Pred>
+  std::size_t erase_if(Pred pred) {
+    std::lock_guard g(mu_);
+    return std::erase_if(m_, [&](const auto& kv) { return pred(kv.first); });
+  }
   std::size_t size() {
     std::lock_guard g(mu_);
     return m_.size();
@@ -171,6 +176,11 @@ void run_model(Table& t, std::uint64_t ops, std::uint64_t keyspace, std::uint64_
           ASSERT_EQ(*got, *want);
         }
       }
+    }
+    if ((op & 0xFFFF) == 0x8000) {  // an aging-style sweep drops about a tenth of the keys
+      const auto doomed = [residue = (op >> 16) % 10](const key16& key) { return key.a % 10 == residue; };
+      ASSERT_EQ(t.erase_if([&](const key16& key, const V&) { return doomed(key); }), ref.erase_if(doomed))
+          << "op " << op;
     }
     if ((op & 0xFFFFF) == 0) {
       ASSERT_EQ(t.size(), ref.size());
