@@ -17,10 +17,15 @@
 //
 //   bucket (16-byte key, 8-byte value: 64 bytes, 2 slots)
 //   +-------------------------------+------------------------+------------------------+------+
-//   | header: 56-bit generation |8b | slot 0: key[2w] val[1w] | slot 1: key[2w] val[1w] | free |
-//   |         PUBLISHED mask        |                        |                        |      |
+//   | header: 48-bit generation |   | slot 0: key[2w] val[1w] | slot 1: key[2w] val[1w] | free |
+//   | 8b overflow | 8b PUBLISHED    |                        |                        |      |
 //   +-------------------------------+------------------------+------------------------+------+
 //      8 bytes                         24 bytes                 24 bytes                 8
+//
+// The overflow count is how many keys whose primary bucket this is live in
+// their secondary bucket (saturating at 255, then sticky). While it is zero a
+// bulk lookup that missed here skips the secondary: a miss then costs one
+// bucket line, not two.
 //
 // Slot states: FREE (mask bit clear; only the writer touches it) and
 // PUBLISHED (mask bit set; its key never changes while published, and its
@@ -45,7 +50,10 @@
 //   slots and copy the value of a match; fence (R4 acquire); reread header; if
 //   unchanged the copy is consistent, else rescan. A rescan happens only after
 //   the writer completed a publish on that bucket.
-//   find: primary bucket, then secondary. A miss is confirmed by the table's
+//   find: primary bucket, then secondary. find_bulk reads a missed key's
+//   secondary only if its primary's overflow count is non-zero: a key present
+//   throughout is in its primary, or in its secondary with the count non-zero
+//   all along, or it moved. A miss is confirmed by the table's
 //   move counter (R1 acquire ... R5 fence, R6 reload): a key the writer moves
 //   between its buckets (cuckoo displacement, or an out-of-place replace) is
 //   published in its destination before the counter is bumped (W5 release)
@@ -58,6 +66,10 @@
 //   fence orders the stores after the earlier unpublishing of that slot, so a
 //   reader that copies the new words also sees the header change (R4 syncs
 //   with W1) and discards its copy. Unpublishing is (W2) as well.
+//   A key is counted in its primary's overflow count (W2 store of that header)
+//   before it is published in its secondary, and uncounted after it is
+//   unpublished there: while a key sits in its secondary, its primary's count
+//   is non-zero.
 //   Single-word values are replaced in place by one relaxed store (W3): a
 //   reader sees the old or the new word, never a mix.
 //   Growth builds a bigger bucket array the readers cannot see yet, then
@@ -72,7 +84,7 @@
 //   (R5) acquire fence before (R6), synchronizes-with (W1)/(W2) of the source unpublish
 //   (R6) relaxed reload of moves_
 //   (W1) release fence before writing a FREE slot
-//   (W2) release-store of header (publish or unpublish)
+//   (W2) release-store of header (publish, unpublish, overflow count change)
 //   (W3) relaxed store of a single-word value in place
 //   (W5) release-store of moves_ between the destination publish and the source unpublish
 //   (W6) release-store of state_ after growth
@@ -173,7 +185,10 @@ class basic_table {
  private:
   static constexpr std::uint64_t mask_bits = 8;
   static constexpr std::uint64_t slot_mask = (1u << slots) - 1;
-  static constexpr std::uint64_t generation_one = 1ull << mask_bits;
+  static constexpr std::uint64_t overflow_shift = mask_bits;
+  static constexpr std::uint64_t overflow_max = 0xFF;
+  static constexpr std::uint64_t overflow_field = overflow_max << overflow_shift;
+  static constexpr std::uint64_t generation_one = 1ull << (mask_bits + 8);
   static constexpr bool inline_value_update = value_words == 1;
 #ifdef NVO_TABLE_VECTOR_SCAN
   // The inline layout of the benchmark and forwarding keys: header, slot 0
@@ -184,7 +199,7 @@ class basic_table {
 #endif
 
   struct alignas(cache_line) bucket {
-    std::atomic<std::uint64_t> header{0};  // generation << 8 | PUBLISHED mask
+    std::atomic<std::uint64_t> header{0};  // generation << 16 | overflow count << 8 | PUBLISHED mask
     std::atomic<std::uint64_t> words[slots][slot_words]{};
   };
   static constexpr std::size_t lines_per_bucket = sizeof(bucket) / cache_line;
@@ -229,6 +244,8 @@ class basic_table {
       const std::size_t q = secondary(h, p, s->nb);
       prefetch(&s->buckets[q]);  // overlaps a possible second miss with the first
       value_words_t vw;
+      // Both buckets, whatever the primary's overflow count: q's line is
+      // already on its way, and a branch on the count mispredicts on misses.
       if (scan(s->buckets[p], kw, vw)) return from_words<Value>(vw);
       if (scan(s->buckets[q], kw, vw)) return from_words<Value>(vw);
       // (R5) then (R6): a key moved between the two scans bumped moves_.
@@ -276,15 +293,23 @@ class basic_table {
     }
     const std::uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
     std::uint64_t misses = all & ~hits;
-    // Secondaries only for the keys the primaries missed: most keys live in
-    // their primary bucket, and on a DRAM-sized table the lines a burst
-    // fetches, not the instructions, bound its time.
+    // Secondaries only for the keys the primaries missed and whose primary
+    // counts an overflow: most keys live in their primary bucket, and on a
+    // DRAM-sized table the lines a burst fetches, not the instructions, bound
+    // its time. The count is reread here (the line is cached): carrying it
+    // out of scan() made the hit loop 20 % slower.
+    std::uint64_t second = 0;
     for (std::uint64_t m = misses; m != 0; m &= m - 1) {
+      const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+      const bool overflow = (bk[b1[i]].header.load(std::memory_order_acquire) & overflow_field) != 0;
+      second |= static_cast<std::uint64_t>(overflow) << i;
+    }
+    for (std::uint64_t m = second; m != 0; m &= m - 1) {
       const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
       b2[i] = static_cast<std::uint32_t>(secondary(std::uint64_t{hi[i]} << 32, b1[i], nb));
       prefetch(&bk[b2[i]]);
     }
-    for (std::uint64_t m = misses; m != 0; m &= m - 1) {
+    for (std::uint64_t m = second; m != 0; m &= m - 1) {
       const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
       const bool hit = scan(bk[b2[i]], to_words<key_words>(keys[i]), vw);
       out[i] = from_words<Value>(vw);  // out[i] is unspecified on a miss: store without a branch
@@ -317,9 +342,11 @@ class basic_table {
   // return no longer find it.
   [[nodiscard]] absl::Status erase(const Key& key) {
     state* s = state_.load(std::memory_order_relaxed);
-    const auto loc = locate(*s, to_words<key_words>(key), hasher_(key));
+    const std::uint64_t h = hasher_(key);
+    const auto loc = locate(*s, to_words<key_words>(key), h);
     if (!loc) return absl::NotFoundError("nvo table: key not found");
     unpublish(s->buckets[loc->bucket], loc->slot);
+    if (const std::size_t home = primary(h, s->nb); loc->bucket != home) adjust_overflow(s->buckets[home], -1);
     size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     return absl::OkStatus();
   }
@@ -342,6 +369,11 @@ class basic_table {
         // (W2) release: one header store unpublishes all dropped slots.
         bk.header.store(((h & ~drop) & slot_mask) | ((h & ~slot_mask) + generation_one), std::memory_order_release);
         erased += static_cast<std::size_t>(std::popcount(drop));
+        for (std::uint64_t m = drop; m != 0; m &= m - 1) {
+          const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+          const std::size_t home = primary(hasher_(slot_key(bk, i)), s->nb);
+          if (home != b) adjust_overflow(s->buckets[home], -1);
+        }
       }
     }
     size_.store(size_.load(std::memory_order_relaxed) - erased, std::memory_order_relaxed);
@@ -521,21 +553,38 @@ class basic_table {
                    std::memory_order_release);
   }
   static void unpublish(bucket& b, std::size_t i) noexcept { publish(b, 0, 1ull << i); }
+  // Counts (+1) or uncounts (-1) a key of primary bucket b that lives in its
+  // secondary; one (W2) release store with a new generation. A count that
+  // reached overflow_max stays there (an overestimate only costs a read).
+  static void adjust_overflow(bucket& b, int delta) noexcept {
+    const std::uint64_t h = b.header.load(std::memory_order_relaxed);
+    const std::uint64_t count = (h & overflow_field) >> overflow_shift;
+    if (count == overflow_max) return;
+    NVO_ASSERT(delta > 0 || count > 0);
+    const std::uint64_t next = delta > 0 ? count + 1 : count - 1;
+    b.header.store(((h & ~overflow_field) + generation_one) | next << overflow_shift, std::memory_order_release);
+  }
 
-  // Moves slot (from, i) to a FREE slot of bucket to: publish there, bump
-  // moves_ (W5), unpublish the source. Readers find the key in one of the
-  // two buckets or see moves_ change.
-  void move_slot(bucket& from, std::size_t i, bucket& to, std::size_t j) noexcept {
+  // Moves slot (from_b, i) to a FREE slot j of bucket to_b, the key's other
+  // bucket: count it in its primary if it leaves it, publish in to_b, bump
+  // moves_ (W5), unpublish the source, uncount it if it came home. Readers
+  // find the key in one of the two buckets or see moves_ change.
+  void move_slot(state& s, std::size_t from_b, std::size_t i, std::size_t to_b, std::size_t j) noexcept {
+    bucket& from = s.buckets[from_b];
+    bucket& to = s.buckets[to_b];
     key_words_t kw;
     value_words_t vw;
     for (std::size_t w = 0; w < key_words; ++w) kw[w] = from.words[i][w].load(std::memory_order_relaxed);
     for (std::size_t w = 0; w < value_words; ++w) vw[w] = from.words[i][key_words + w].load(std::memory_order_relaxed);
+    const std::size_t home = primary(hasher_(from_words<Key>(kw)), s.nb);
+    if (to_b != home) adjust_overflow(from, +1);
     write_slot(to, j, kw, vw);
     publish(to, 1ull << j, 0);
     // (W5) release: pairs with (R1); ordered after the destination publish
     // and, through the source's (W1)/(W2), before its unpublish.
     moves_.store(moves_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     unpublish(from, i);
+    if (to_b == home) adjust_overflow(to, -1);
   }
 
   // Frees a slot in bucket p or q by a breadth-first cuckoo path search
@@ -566,12 +615,12 @@ class basic_table {
         const std::size_t alt = vp == b ? secondary(vh, vp, s.nb) : vp;
         if (const int f = free_slot(s.buckets[alt]); f >= 0) {
           // Execute the path from its free end back to the root.
-          move_slot(s.buckets[b], r, s.buckets[alt], static_cast<std::size_t>(f));
+          move_slot(s, b, r, alt, static_cast<std::size_t>(f));
           std::size_t freed = r;
           for (std::size_t c = ni; nodes[c].parent >= 0;) {
             const node& n = nodes[c];
             const std::size_t par = static_cast<std::size_t>(n.parent);
-            move_slot(s.buckets[nodes[par].bucket], n.parent_slot, s.buckets[n.bucket], freed);
+            move_slot(s, nodes[par].bucket, n.parent_slot, n.bucket, freed);
             freed = n.parent_slot;
             c = par;
           }
@@ -592,6 +641,7 @@ class basic_table {
     for (int attempt = 0; attempt < 2; ++attempt) {
       for (const std::size_t b : {p, q}) {
         if (const int f = free_slot(s.buckets[b]); f >= 0) {
+          if (b == q) adjust_overflow(s.buckets[p], +1);  // before it is visible in its secondary
           write_slot(s.buckets[b], static_cast<std::size_t>(f), kw, vw);
           publish(s.buckets[b], 1ull << f, 0);
           return true;
@@ -619,10 +669,12 @@ class basic_table {
       const std::size_t p = primary(h, s.nb);
       const std::size_t other = loc.bucket == p ? secondary(h, p, s.nb) : p;
       if (const int f = free_slot(s.buckets[other]); f >= 0) {
+        if (other != p) adjust_overflow(s.buckets[p], +1);
         write_slot(s.buckets[other], static_cast<std::size_t>(f), kw, vw);
         publish(s.buckets[other], 1ull << f, 0);
         moves_.store(moves_.load(std::memory_order_relaxed) + 1, std::memory_order_release);  // (W5)
         unpublish(b, loc.slot);
+        if (other == p) adjust_overflow(s.buckets[p], -1);
         return true;
       }
       return false;
