@@ -695,41 +695,36 @@ constexpr std::array<parser_pair, 3> parsers{{
      }},
 }};
 
+// <op>/nvo/<name>, <op>/baseline/<name> and <op>Paired/nvo_over_baseline/<name>
+// for one burst function of each implementation.
+template <class Nvo, class Baseline>
+void register_side_by_side(const std::string& op, const std::string& name, Nvo nvo, Baseline base) {
+  const auto timed = [](auto burst_fn) {
+    return [burst_fn](benchmark::State& s) {
+      for (auto _ : s) benchmark::DoNotOptimize(burst_fn());
+      set_counters(s);
+    };
+  };
+  benchmark::RegisterBenchmark((op + "/nvo/" + name).c_str(), timed(nvo));
+  benchmark::RegisterBenchmark((op + "/baseline/" + name).c_str(), timed(base));
+  benchmark::RegisterBenchmark((op + "Paired/nvo_over_baseline/" + name).c_str(),
+                               [nvo, base](benchmark::State& s) { paired(s, nvo, base); });
+}
+
 template <std::size_t P>
 void register_parser(const std::vector<frame_burst>& bursts) {
-  constexpr parser_pair p = parsers[P];
-  const header_burst headers = tunnel_headers(bursts[p.burst_index]);
-  const auto nvo = [headers] { return parse_burst(headers, parsers[P].nvo); };
-  const auto base = [headers] { return parse_burst(headers, parsers[P].baseline); };
-  const std::string name = p.name;
-  benchmark::RegisterBenchmark(("Parse/nvo/" + name).c_str(), [nvo](benchmark::State& s) {
-    for (auto _ : s) benchmark::DoNotOptimize(nvo());
-    set_counters(s);
-  });
-  benchmark::RegisterBenchmark(("Parse/baseline/" + name).c_str(), [base](benchmark::State& s) {
-    for (auto _ : s) benchmark::DoNotOptimize(base());
-    set_counters(s);
-  });
-  benchmark::RegisterBenchmark(("ParsePaired/nvo_over_baseline/" + name).c_str(),
-                               [nvo, base](benchmark::State& s) { paired(s, nvo, base); });
+  const header_burst headers = tunnel_headers(bursts[parsers[P].burst_index]);
+  register_side_by_side(
+      "Parse", parsers[P].name, [headers] { return parse_burst(headers, parsers[P].nvo); },
+      [headers] { return parse_burst(headers, parsers[P].baseline); });
 }
 
 void register_all(const std::vector<frame_burst>& bursts) {
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const frame_burst* fb = &bursts[i];
-    const auto nvo = [fb] { return dissect_burst_nvo(*fb); };
-    const auto base = [fb] { return dissect_burst_baseline(*fb); };
-    const std::string name = cases[i].name;
-    benchmark::RegisterBenchmark(("Dissect/nvo/" + name).c_str(), [nvo](benchmark::State& s) {
-      for (auto _ : s) benchmark::DoNotOptimize(nvo());
-      set_counters(s);
-    });
-    benchmark::RegisterBenchmark(("Dissect/baseline/" + name).c_str(), [base](benchmark::State& s) {
-      for (auto _ : s) benchmark::DoNotOptimize(base());
-      set_counters(s);
-    });
-    benchmark::RegisterBenchmark(("DissectPaired/nvo_over_baseline/" + name).c_str(),
-                                 [nvo, base](benchmark::State& s) { paired(s, nvo, base); });
+    register_side_by_side(
+        "Dissect", cases[i].name, [fb] { return dissect_burst_nvo(*fb); },
+        [fb] { return dissect_burst_baseline(*fb); });
   }
   register_parser<0>(bursts);
   register_parser<1>(bursts);
