@@ -81,9 +81,9 @@ struct dissection {
 namespace detail {
 
 // The layers fill one dissection in place and report only an error: passing
-// and returning the 140-byte dissection by value cost more than the parsing.
+// and returning the 136-byte dissection by value cost more than the parsing.
 [[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_vxlan(dissection& d, const_bytes udp_payload,
-                                              const dissect_options& opt) noexcept {
+                                                                const dissect_options& opt) noexcept {
   auto vx = vxlan::parse(udp_payload, opt.reserved);  // non-const: see dissect() below
   if (!vx) return vx.error();
   d.encap = encapsulation::vxlan;
@@ -94,7 +94,7 @@ namespace detail {
 }
 
 [[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_nvgre(dissection& d, const_bytes ip_payload,
-                                              const dissect_options& opt) noexcept {
+                                                                const dissect_options& opt) noexcept {
   // Only TEB makes GRE an NVGRE candidate; other GRE (PPTP's version 1, IP in
   // GRE) is plain traffic whose flags NVGRE's rules do not judge.
   if (ip_payload.size() >= gre::base_header_size && load_be16(ip_payload, 2) != nvgre::protocol) return std::nullopt;
@@ -105,8 +105,9 @@ namespace detail {
   return std::nullopt;
 }
 
-[[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_stt(dissection& d, const_bytes ip_payload, std::uint64_t pseudo,
-                                            const dissect_options& opt) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_stt(dissection& d, const_bytes ip_payload,
+                                                              std::uint64_t pseudo,
+                                                              const dissect_options& opt) noexcept {
   // The caller checked the length and read the ports; tcp::parse would add
   // only the data offset check.
   if ((load_u8(ip_payload, 12) >> 4) != 5) return errc::tcp_bad_data_offset;

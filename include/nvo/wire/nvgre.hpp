@@ -43,7 +43,8 @@ namespace detail {
 // parse() into caller-owned storage (dissect fills its result in place).
 // RFC 7637 allows one GRE layout, K only and version 0, read here directly;
 // any other breaks a rule that gre::parse or from_gre names.
-[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure parse_into(const_bytes in, reserved_bits policy, header& h) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure parse_into(const_bytes in, reserved_bits policy,
+                                                                          header& h) noexcept {
   if (in.size() >= header_size) {
     // Flags, version and protocol in one compare, as hand-written code does.
     constexpr std::uint32_t expected = std::uint32_t{gre::flag_key} << 16 | protocol;

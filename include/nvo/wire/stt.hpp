@@ -55,8 +55,9 @@ struct frame_header {
 
 namespace detail {
 // parse_frame_header() into caller-owned storage, so dissect fills its result in place.
-[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure parse_frame_header_into(const_bytes in, reserved_bits policy,
-                                                                   frame_header& h) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure parse_frame_header_into(const_bytes in,
+                                                                                       reserved_bits policy,
+                                                                                       frame_header& h) noexcept {
   if (in.size() < frame_header_size) return errc::truncated;
   h.version = load_u8(in, 0);
   if (h.version != 0) return errc::stt_bad_version;
@@ -131,7 +132,8 @@ struct segment {
 // frame of at least the frame header's length.
 namespace detail {
 // check_segment()'s verdict alone, for dissect, which fills its segment in place.
-[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure segment_error(const segment& s, std::size_t payload_length) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr wire::detail::failure segment_error(const segment& s,
+                                                                             std::size_t payload_length) noexcept {
   if (payload_length == 0) return errc::stt_empty_segment;
   if (s.frame_length < frame_header_size || std::size_t{s.fragment_offset} + payload_length > s.frame_length)
     return errc::stt_bad_frame_length;
