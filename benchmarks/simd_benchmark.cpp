@@ -233,13 +233,7 @@ void FlowHashCrc32c_nvo(benchmark::State& s) {
     return simd::crc32c({d.tuple_ptrs[i], len}, 0x12345678u);
   });
 }
-void FlowHashKeyHash_nvo(benchmark::State& s) {
-  tuple_bench(s, [](const inputs& d, std::size_t i, std::size_t len) {
-    return simd::hash_bytes({d.tuple_ptrs[i], len}, 0x12345678u);
-  });
-}
 BENCHMARK(FlowHashCrc32c_nvo)->Name("FlowHashCrc32c/nvo")->Apply(tuple_sizes);
-BENCHMARK(FlowHashKeyHash_nvo)->Name("FlowHashKeyHash/nvo")->Apply(tuple_sizes);
 
 #ifdef NVO_BENCH_DPDK
 void Checksum_dpdk(benchmark::State& s) {
