@@ -1,41 +1,164 @@
 // File: nvo/table/hash.hpp
-// Default hash policy for nvo's tables: CRC32C of the key plus a
-// multiplicative mix of it.
+// Hash policies for nvo's tables: keyed_hash (the default) and crc32c_hash.
 //
-// The table picks the primary bucket from the low 32 bits and the secondary
-// (cuckoo) bucket from the high 32 bits. CRC32C is what DPDK's rte_hash and the
-// peers in the benchmark use; nvo::simd::crc32c_u64 runs the crc32 instruction
-// when the build or the CPU has SSE4.2.
+// A table takes its primary bucket from the low 32 bits of the hash and its
+// secondary (cuckoo) bucket from the high 32 bits, so the two halves must be
+// independent: keys that share one bucket must not share the other.
+//
+// HASH FLOODING
+//   Keys come from tenants: a VM picks the source MACs that learning inserts,
+//   and anyone on the underlay picks outer addresses. A hash an attacker can
+//   evaluate offline lets them pick keys that all land in the same two
+//   buckets. keyed_hash mixes the key with a 256-bit secret drawn per table
+//   from the kernel's entropy source (getrandom), through 64x64->128-bit
+//   multiplies, which are not linear over GF(2). This is the design of Go's
+//   runtime maps and of Abseil's per-process seeded hash: not a MAC, but no
+//   key set can be precomputed against a secret the attacker never sees.
+//   The table adds defence in depth: a stash, at most one growth per call, no
+//   growth at low load, so even colliding keys cost rejections, not memory.
+//
+//   crc32c_hash gives DPDK rte_hash's bucket placement (CRC32C of the key
+//   words). CRC is linear over GF(2): for any seed, the key bit patterns that
+//   leave it unchanged form a subspace that anyone can compute, so a few
+//   chosen MACs collide in both buckets. Use it only for keys no tenant
+//   controls (a controller-populated table) or for DPDK-identical placement.
 #pragma once
 
 #include <array>
+#include <concepts>
 #include <cstdint>
 #include <cstring>
+#include <random>
+
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
 
 #include "nvo/config.hpp"
 #include "nvo/simd/crc32c.hpp"
+#include "nvo/simd/dispatch.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace table {
 
-// crc32c_hash: hashes any key of up to 64 bytes as 64-bit words.
-// The low lane is the CRC32C of the key. CRC is linear over GF(2), so a second
-// CRC lane with another seed would differ from the first by a constant and
-// pick correlated buckets; the high lane is instead a multiplicative mix of
-// the low one (as DPDK derives its alternative bucket from one CRC).
-struct crc32c_hash {
-  static constexpr std::uint32_t seed = 0x9E3779B9u;
+// The secret of a keyed hash. Pass a fixed one (table_options::seed) only for
+// reproducible tests; production tables draw their own.
+struct hash_seed {
+  std::uint64_t k0 = 0;
+  std::uint64_t k1 = 0;
+  friend constexpr bool operator==(const hash_seed&, const hash_seed&) = default;
+};
+
+// random_hash_seed(): 128 bits from getrandom(2) (the kernel CSPRNG), falling
+// back to std::random_device where getrandom is unavailable. Control path.
+[[nodiscard]] inline hash_seed random_hash_seed() {
+  std::array<std::uint64_t, 2> k{};
+#if defined(__linux__)
+  if (getrandom(k.data(), sizeof(k), 0) == static_cast<ssize_t>(sizeof(k))) return {k[0], k[1]};
+#endif
+  std::random_device rd;
+  for (auto& w : k) w = (std::uint64_t{rd()} << 32) ^ rd();
+  return {k[0], k[1]};
+}
+
+namespace detail {
+__extension__ using uint128 = unsigned __int128;
+
+// 64x64 -> 128-bit multiply folded to 64 bits: every output bit depends
+// non-linearly on every input bit.
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr std::uint64_t mum(std::uint64_t a, std::uint64_t b) noexcept {
+  const uint128 r = static_cast<uint128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+// splitmix64: expands the 128-bit seed into per-position secrets.
+[[nodiscard]] constexpr std::uint64_t splitmix(std::uint64_t& x) noexcept {
+  std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+template <class Key>
+[[nodiscard]] NVO_ALWAYS_INLINE auto key_words(const Key& k) noexcept {
+  std::array<std::uint64_t, (sizeof(Key) + 7) / 8> w{};
+  std::memcpy(w.data(), &k, sizeof(Key));
+  return w;
+}
+}  // namespace detail
+
+// keyed_hash: the default policy. Keys of up to 64 bytes as 64-bit words,
+// two words per multiply (one for a 12-byte {VNI, MAC} key, two for a
+// 24-byte {VSID, IP} key), plus one final multiply. A default-constructed
+// keyed_hash draws a random secret; keyed_hash(seed) is reproducible.
+class keyed_hash {
+ public:
+  keyed_hash() : keyed_hash(random_hash_seed()) {}
+  explicit constexpr keyed_hash(hash_seed seed) noexcept {
+    std::uint64_t x = seed.k0;
+    for (std::size_t i = 0; i < secrets_; ++i) {
+      if (i == secrets_ / 2) x ^= seed.k1;
+      s_[i] = detail::splitmix(x);
+    }
+  }
 
   template <class Key>
   [[nodiscard]] NVO_ALWAYS_INLINE std::uint64_t operator()(const Key& k) const noexcept {
-    constexpr std::size_t words = (sizeof(Key) + 7) / 8;
-    std::array<std::uint64_t, words> w{};
-    std::memcpy(w.data(), &k, sizeof(Key));
-    std::uint32_t lo = seed;
-    for (std::size_t i = 0; i < words; ++i) lo = simd::crc32c_u64(w[i], lo);
+    const auto w = detail::key_words(k);
+    constexpr std::size_t n = w.size();
+    static_assert(n <= 8, "keyed_hash: keys of up to 64 bytes");
+    std::uint64_t h = s_[0];
+    for (std::size_t i = 0; i + 1 < n; i += 2) h = detail::mum(w[i] ^ s_[1 + i], w[i + 1] ^ s_[2 + i] ^ h);
+    if constexpr (n % 2 == 1) h = detail::mum(w[n - 1] ^ s_[n], h ^ s_[9]);
+    return detail::mum(h ^ s_[10], s_[11] ^ sizeof(Key));
+  }
+
+ private:
+  static constexpr std::size_t secrets_ = 12;
+  std::array<std::uint64_t, secrets_> s_{};
+};
+
+// crc32c_hash: DPDK-identical placement, NOT flood-resistant (see above).
+// The low lane is the CRC32C of the key words (seed 0x9E3779B9); the high
+// lane a multiplicative mix of it, as DPDK derives its alternative bucket
+// from the one signature. The crc32 instruction is chosen once per object
+// (when the table is built), so a lookup pays no ISA check per word.
+class crc32c_hash {
+ public:
+  static constexpr std::uint32_t seed = 0x9E3779B9u;
+
+  crc32c_hash() noexcept : hw_(simd::active() >= simd::isa::sse42) {}
+
+  template <class Key>
+  [[nodiscard]] NVO_ALWAYS_INLINE std::uint64_t operator()(const Key& k) const noexcept {
+    const auto w = detail::key_words(k);
+    std::uint32_t lo;
+#if NVO_SIMD_X86
+    if (NVO_PREDICT_TRUE(hw_)) {
+      lo = crc_words_sse42(w);
+    } else
+#endif
+    {
+      lo = seed;
+      for (const std::uint64_t x : w) lo = simd::scalar::crc32c_u64(x, lo);
+    }
     const std::uint64_t hi = (static_cast<std::uint64_t>(lo) * 0x9E3779B97F4A7C15ull) >> 32;
     return hi << 32 | lo;
   }
+
+ private:
+#if NVO_SIMD_X86
+  // One call per key, not per word, where the build lacks SSE4.2 and so
+  // cannot inline this into the lookup.
+  template <std::size_t N>
+  [[gnu::target(NVO_SIMD_TARGET_SSE42)]] [[nodiscard]] static std::uint32_t crc_words_sse42(
+      const std::array<std::uint64_t, N>& w) noexcept {
+    std::uint32_t lo = seed;
+    for (const std::uint64_t x : w) lo = simd::sse42::crc32c_u64(x, lo);
+    return lo;
+  }
+#endif
+  bool hw_;
 };
 
 }  // namespace table
