@@ -5,6 +5,9 @@
 // WARNING: a knob must have the same value in every translation unit of a program;
 // mixing values is an ODR violation. Prefer one site-wide header or a target-wide
 // compile definition over per-file -D flags.
+//
+// Not knobs: NVO_VERSION* and NVO_BEGIN/END_NAMESPACE (nvo/version.hpp) and the
+// NVO_SIMD_* macros (nvo/simd/dispatch.hpp).
 #pragma once
 
 #include "nvo/version.hpp"
@@ -15,12 +18,28 @@
 #define NVO_ASSERT(cond) assert((cond) && "nvo precondition violated")
 #endif
 
+// NVO_ALWAYS_INLINE: for the data-path helpers whose call would cost more than
+// their body. Override with plain `inline` to debug or to measure code size.
+#ifndef NVO_ALWAYS_INLINE
 #if defined(__GNUC__) || defined(__clang__)
 #define NVO_ALWAYS_INLINE inline __attribute__((always_inline))
-#define NVO_PREDICT_FALSE(x) (__builtin_expect(false || (x), false))
-#define NVO_PREDICT_TRUE(x) (__builtin_expect(false || (x), true))
 #else
 #define NVO_ALWAYS_INLINE inline
-#define NVO_PREDICT_FALSE(x) (x)
+#endif
+#endif
+
+// NVO_PREDICT_TRUE(x) / NVO_PREDICT_FALSE(x): branch-layout hints.
+#ifndef NVO_PREDICT_TRUE
+#if defined(__GNUC__) || defined(__clang__)
+#define NVO_PREDICT_TRUE(x) (__builtin_expect(false || (x), true))
+#else
 #define NVO_PREDICT_TRUE(x) (x)
+#endif
+#endif
+#ifndef NVO_PREDICT_FALSE
+#if defined(__GNUC__) || defined(__clang__)
+#define NVO_PREDICT_FALSE(x) (__builtin_expect(false || (x), false))
+#else
+#define NVO_PREDICT_FALSE(x) (x)
+#endif
 #endif

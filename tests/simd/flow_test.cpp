@@ -1,11 +1,8 @@
-// Flow-key extraction from inner Ethernet frames, flow hashes, entropy helpers and
-// the key hash.
+// Flow-key extraction from inner Ethernet frames, flow hashes and entropy helpers.
 #include "nvo/simd/flow.hpp"
-#include "nvo/simd/hash.hpp"
 
 #include <gtest/gtest.h>
 
-#include <bit>
 #include <set>
 #include <vector>
 
@@ -155,32 +152,6 @@ TEST(Entropy, NarrowFieldsDependOnEveryHashByte) {
     EXPECT_NE(nvo::simd::nvgre_flow_id(1u << shift), 0) << shift;
     EXPECT_NE(nvo::simd::stt_source_port(1u << shift), 0) << shift;
   }
-}
-
-TEST(KeyHash, DeterministicSeededAndAvalanching) {
-  const auto buf = nvo_simd_test::random_bytes(256, 31);
-  for (std::size_t n = 0; n <= 64; ++n) {
-    const std::span<const std::byte> s(buf.data(), n);
-    EXPECT_EQ(nvo::simd::hash_bytes(s, 5), nvo::simd::hash_bytes(s, 5));
-    EXPECT_NE(nvo::simd::hash_bytes(s, 5), nvo::simd::hash_bytes(s, 6)) << n;
-    if (n > 0) {
-      EXPECT_NE(nvo::simd::hash_bytes(s.first(n - 1), 5), nvo::simd::hash_bytes(s, 5)) << n;
-    }
-  }
-  // Flipping any one input bit of a 36-byte key flips about half the output bits.
-  std::vector<std::byte> key(buf.begin(), buf.begin() + 36);
-  double total = 0;
-  int min_flips = 64;
-  for (std::size_t bit = 0; bit < 36 * 8; ++bit) {
-    const std::uint64_t before = nvo::simd::hash_bytes(key);
-    key[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
-    const int flips = std::popcount(before ^ nvo::simd::hash_bytes(key));
-    key[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
-    total += flips;
-    min_flips = std::min(min_flips, flips);
-  }
-  EXPECT_NEAR(total / (36 * 8), 32.0, 2.0);
-  EXPECT_GE(min_flips, 16);
 }
 
 }  // namespace

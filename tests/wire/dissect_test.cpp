@@ -406,10 +406,10 @@ TEST(wire_dissect_errors, truncated_at_every_layer) {
   const auto four = nvo_test::to_bytes({0x12, 0xB5, 0x12, 0xB5});
   expect_error(dissect(nvo_test::make_ip_frame({}, w::ipv4::protocol_udp, four)), w::errc::truncated);
   expect_error(dissect(nvo_test::make_ip_frame(v6_outer(), w::ipv4::protocol_tcp, four)), w::errc::truncated);
-  expect_error(dissect(nvo_test::make_ip_frame({}, w::gre::ip_protocol, std::span(four).first(3))),
+  expect_error(dissect(nvo_test::make_ip_frame({}, w::ipv4::protocol_gre, std::span(four).first(3))),
                w::errc::truncated);
   // GRE says K but the key is missing.
-  expect_error(dissect(nvo_test::make_ip_frame({}, w::gre::ip_protocol, nvo_test::to_bytes({0x20, 0, 0x65, 0x58, 0, 0}))),
+  expect_error(dissect(nvo_test::make_ip_frame({}, w::ipv4::protocol_gre, nvo_test::to_bytes({0x20, 0, 0x65, 0x58, 0, 0}))),
                w::errc::truncated);
   // VXLAN header cut short inside a consistent UDP datagram (zero checksum).
   nvo_test::vxlan_params short_vx;
@@ -726,7 +726,7 @@ TEST(wire_dissect_errors, nvgre_rules) {
        {nvo_test::to_bytes({0x30, 0x81, 0x88, 0x0B, 0x00, 0x04, 0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0}),
         nvo_test::to_bytes({0x40, 0x00, 0x08, 0x00}), nvo_test::to_bytes({0x00, 0x0F, 0x08, 0x00}),
         nvo_test::to_bytes({0x20, 0x00, 0x08, 0x00, 0x00})}) {
-    const auto d = dissect(nvo_test::make_ip_frame(o, w::gre::ip_protocol, gre_bytes));
+    const auto d = dissect(nvo_test::make_ip_frame(o, w::ipv4::protocol_gre, gre_bytes));
     ASSERT_TRUE(d.has_value()) << w::to_string(d.error());
     EXPECT_EQ(d->encap, w::encapsulation::none);
   }
@@ -812,6 +812,74 @@ TEST(wire_dissect_errors, stt_rules) {
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->encap, w::encapsulation::none);
   EXPECT_EQ(d->dst_port, 7472);
+}
+
+// Frames long enough that the UDP/TCP checksum runs on the SIMD kernel.
+TEST(wire_dissect_errors, large_frames_verify_on_the_dispatched_checksum) {
+  for (const outer_params& o : {outer_params{}, v6_outer()}) {
+    for (std::size_t payload : {242u, 243u, 1000u, 1449u}) {
+      nvo_test::vxlan_params vx;
+      vx.outer = o;
+      vx.inner = nvo_test::make_inner_frame(payload, static_cast<std::uint8_t>(payload));
+      nvo_test::stt_params st;
+      st.outer = o;
+      st.inner = vx.inner;
+      for (auto f : {nvo_test::make_vxlan_frame(vx), nvo_test::make_stt_segment(st)}) {
+        const bool is_vxlan = w::load_u8(f, nvo_test::l3_offset(o) + (o.src.is_v4() ? 9 : 6)) == w::ipv4::protocol_udp;
+        ASSERT_TRUE(dissect(f).has_value()) << payload;
+        f[f.size() - 1 - payload / 2] ^= std::byte{0x10};
+        expect_error(dissect(f), is_vxlan ? w::errc::udp_bad_checksum : w::errc::tcp_bad_checksum);
+      }
+    }
+  }
+}
+
+// The NIC's receive-checksum verdict replaces the software check of the outer
+// UDP/TCP checksum: good is trusted, bad is dropped, unknown is verified.
+TEST(wire_dissect_errors, nic_checksum_verdict) {
+  const w::dissect_options opt;
+  for (const outer_params& o : {outer_params{}, v6_outer()}) {
+    nvo_test::vxlan_params vx;
+    vx.outer = o;
+    nvo_test::stt_params st;
+    st.outer = o;
+    const struct {
+      byte_vector frame;
+      w::errc bad_checksum;
+    } cases[] = {{nvo_test::make_vxlan_frame(vx), w::errc::udp_bad_checksum},
+                 {nvo_test::make_stt_segment(st), w::errc::tcp_bad_checksum}};
+    for (const auto& c : cases) {
+      auto corrupted = c.frame;
+      corrupted.back() ^= std::byte{0x01};
+      expect_error(dissect(corrupted), c.bad_checksum);
+      expect_error(w::dissect(corrupted, opt, w::rx_checksum::unknown), c.bad_checksum);
+      const auto trusted = w::dissect(corrupted, opt, w::rx_checksum::good);
+      ASSERT_TRUE(trusted.has_value()) << w::to_string(trusted.error());
+      EXPECT_NE(trusted->encap, w::encapsulation::none);
+      expect_error(w::dissect(corrupted, opt, w::rx_checksum::bad), c.bad_checksum);
+      // bad is final, even when the bytes in memory verify.
+      expect_error(w::dissect(c.frame, opt, w::rx_checksum::bad), c.bad_checksum);
+      EXPECT_TRUE(w::dissect(c.frame, opt, w::rx_checksum::good).has_value());
+    }
+  }
+  // A zero UDP checksum means none was sent: accepted over IPv4, and over IPv6
+  // still refused unless configured, whatever the NIC reports.
+  nvo_test::vxlan_params zero;
+  zero.udp_checksum = false;
+  EXPECT_TRUE(w::dissect(nvo_test::make_vxlan_frame(zero), opt, w::rx_checksum::bad).has_value());
+  zero.outer = v6_outer();
+  expect_error(w::dissect(nvo_test::make_vxlan_frame(zero), opt, w::rx_checksum::good),
+               w::errc::udp_zero_checksum_ipv6);
+  // Checks before the checksum still run when the NIC vouches for it.
+  nvo_test::stt_params st;
+  auto f = nvo_test::make_stt_segment(st);
+  f[nvo_test::l4_offset(st.outer) + 12] = std::byte{0x60};
+  expect_error(w::dissect(f, opt, w::rx_checksum::good), w::errc::tcp_bad_data_offset);
+  // Frames that carry no verified L4 checksum ignore the verdict.
+  const auto nvgre = nvo_test::make_nvgre_frame({});
+  const auto d = w::dissect(nvgre, opt, w::rx_checksum::bad);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->encap, w::encapsulation::nvgre);
 }
 
 TEST(wire_dissect_errors, non_tunnel_frames_are_none) {

@@ -210,7 +210,7 @@ inline byte_vector make_gre_frame(const outer_params& o, const w::gre::header& g
   byte_vector l4(g.size() + payload.size());
   (void)w::gre::encode(g, l4);
   std::copy(payload.begin(), payload.end(), l4.begin() + static_cast<std::ptrdiff_t>(g.size()));
-  return make_ip_frame(o, w::gre::ip_protocol, l4);
+  return make_ip_frame(o, w::ipv4::protocol_gre, l4);
 }
 
 struct nvgre_params {

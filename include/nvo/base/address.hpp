@@ -1,8 +1,10 @@
-// File: nvo/wire/address.hpp
-// Value types for link and network addresses, stored as octets in wire order.
+// File: nvo/base/address.hpp
+// Value types for link and network addresses, stored as octets in wire order
+// (nvo::wire names; see nvo/base/byte_order.hpp for why they live in base/).
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 #include "nvo/config.hpp"

@@ -1,5 +1,10 @@
-// File: nvo/wire/byte_order.hpp
+// File: nvo/base/byte_order.hpp
 // Constexpr big-endian (network order) loads and stores over byte spans.
+//
+// nvo/base/ is the vocabulary both nvo/wire/ codecs and nvo/simd/ kernels use
+// (byte spans, addresses, protocol numbers, the scalar RFC 1071 sum). It sits
+// below both, so wire/ can call simd/ kernels without a cycle; its names are
+// nvo::wire's, and nvo/wire/ headers of the same name include it.
 //
 // Wire headers in nvo are never overlaid on packet memory: there are no packed
 // structs, no bitfields and no pointer casts. Codecs read and write fields through

@@ -1,5 +1,5 @@
 // File: nvo/simd/checksum.hpp
-// Vectorised Internet checksum (RFC 1071) with the contract of nvo/wire/checksum.hpp,
+// Vectorised Internet checksum (RFC 1071) with the contract of nvo/base/checksum.hpp,
 // which stays the constexpr scalar reference: for every buffer,
 //   checksum_fold(simd::checksum_accumulate(b, s)) == checksum_fold(wire::checksum_accumulate(b, s)).
 //
@@ -20,8 +20,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "nvo/base/checksum.hpp"
 #include "nvo/simd/dispatch.hpp"
-#include "nvo/wire/checksum.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace simd {

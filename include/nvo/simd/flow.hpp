@@ -16,19 +16,16 @@
 #include <cstdint>
 #include <span>
 
+#include "nvo/base/address.hpp"
+#include "nvo/base/byte_order.hpp"
+#include "nvo/base/protocol.hpp"
 #include "nvo/simd/crc32c.hpp"
 #include "nvo/simd/toeplitz.hpp"
-#include "nvo/wire/address.hpp"
-#include "nvo/wire/byte_order.hpp"
-#include "nvo/wire/ethernet.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace simd {
 
 enum class flow_kind : std::uint8_t { none, l2, ipv4, ipv6 };
-
-inline constexpr std::uint8_t ip_proto_tcp = 6;
-inline constexpr std::uint8_t ip_proto_udp = 17;
 
 struct flow_key {
   flow_kind kind = flow_kind::none;
@@ -43,7 +40,7 @@ struct flow_key {
 
 namespace detail {
 constexpr void read_ports(flow_key& k, wire::const_bytes l4) noexcept {
-  if ((k.protocol == ip_proto_tcp || k.protocol == ip_proto_udp) && l4.size() >= 4) {
+  if ((k.protocol == wire::ipv4::protocol_tcp || k.protocol == wire::ipv4::protocol_udp) && l4.size() >= 4) {
     k.has_ports = true;
     k.src_port = wire::load_be16(l4, 0);
     k.dst_port = wire::load_be16(l4, 2);
@@ -52,24 +49,34 @@ constexpr void read_ports(flow_key& k, wire::const_bytes l4) noexcept {
 }  // namespace detail
 
 [[nodiscard]] constexpr flow_key extract_flow_key(wire::const_bytes frame) noexcept {
+  namespace ethernet = wire::ethernet;
   flow_key k;
-  const auto eth = wire::ethernet::parse(frame);
-  if (!eth) return k;
+  // The Ethernet header and one 802.1Q tag, read as wire::ethernet::parse does.
+  if (frame.size() < ethernet::header_size) return k;
+  std::size_t l3_offset = ethernet::header_size;
+  std::uint16_t ethertype = wire::load_be16(frame, 12);
+  if (ethertype == ethernet::ethertype_vlan) {
+    l3_offset += ethernet::vlan_tag_size;
+    if (frame.size() < l3_offset) return k;
+    ethertype = wire::load_be16(frame, 16);
+  }
   k.kind = flow_kind::l2;
-  k.src_mac = eth->src;
-  k.dst_mac = eth->dst;
-  k.ethertype = eth->ethertype;
-  const auto l3 = frame.subspan(eth->size());
-  if (k.ethertype == wire::ethernet::ethertype_ipv4 && l3.size() >= 20 && (wire::load_u8(l3, 0) >> 4) == 4) {
+  wire::load_raw(frame, 0, k.dst_mac.octets);
+  wire::load_raw(frame, 6, k.src_mac.octets);
+  k.ethertype = ethertype;
+  const auto l3 = frame.subspan(l3_offset);
+  if (ethertype == ethernet::ethertype_ipv4 && l3.size() >= wire::ipv4::min_header_size &&
+      (wire::load_u8(l3, 0) >> 4) == 4) {
     const std::size_t ihl = std::size_t{wire::load_u8(l3, 0) & 0x0Fu} * 4;
-    if (ihl < 20 || ihl > l3.size()) return k;
+    if (ihl < wire::ipv4::min_header_size || ihl > l3.size()) return k;
     k.kind = flow_kind::ipv4;
     k.protocol = wire::load_u8(l3, 9);
     k.src_ip = wire::ipv4_address::from_u32(wire::load_be32(l3, 12));
     k.dst_ip = wire::ipv4_address::from_u32(wire::load_be32(l3, 16));
     // Only the first fragment carries ports; hashing them would split the flow.
     if ((wire::load_be16(l3, 6) & 0x3FFFu) == 0) detail::read_ports(k, l3.subspan(ihl));
-  } else if (k.ethertype == wire::ethernet::ethertype_ipv6 && l3.size() >= 40 && (wire::load_u8(l3, 0) >> 4) == 6) {
+  } else if (ethertype == ethernet::ethertype_ipv6 && l3.size() >= wire::ipv6::header_size &&
+             (wire::load_u8(l3, 0) >> 4) == 6) {
     k.kind = flow_kind::ipv6;
     k.protocol = wire::load_u8(l3, 6);
     wire::ipv6_address s{}, d{};
@@ -77,7 +84,7 @@ constexpr void read_ports(flow_key& k, wire::const_bytes l4) noexcept {
     wire::load_raw(l3, 24, d.octets);
     k.src_ip = s;
     k.dst_ip = d;
-    detail::read_ports(k, l3.subspan(40));
+    detail::read_ports(k, l3.subspan(wire::ipv6::header_size));
   }
   return k;
 }
@@ -120,9 +127,10 @@ constexpr void read_ports(flow_key& k, wire::const_bytes l4) noexcept {
 }
 
 // A source port in [lo, hi] from a 32-bit hash (multiply-shift keeps it uniform
-// without a division). Default: RFC 7348's recommended 49152-65535.
-[[nodiscard]] constexpr std::uint16_t udp_source_port(std::uint32_t hash, std::uint16_t lo = 49152,
-                                                      std::uint16_t hi = 65535) noexcept {
+// without a division). Default: RFC 7348's recommended dynamic range.
+[[nodiscard]] constexpr std::uint16_t udp_source_port(std::uint32_t hash,
+                                                      std::uint16_t lo = wire::vxlan::source_port_min,
+                                                      std::uint16_t hi = wire::vxlan::source_port_max) noexcept {
   NVO_ASSERT(lo <= hi);
   const std::uint64_t range = std::uint64_t{hi} - lo + 1;
   return static_cast<std::uint16_t>(lo + ((std::uint64_t{hash} * range) >> 32));

@@ -20,8 +20,8 @@
 #include <span>
 #include <utility>
 
+#include "nvo/base/address.hpp"
 #include "nvo/simd/dispatch.hpp"
-#include "nvo/wire/address.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace simd {

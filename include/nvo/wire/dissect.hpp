@@ -14,10 +14,15 @@
 // header's own rules (see vxlan.hpp, nvgre.hpp, stt.hpp); the TCP checksum of
 // STT segments; and an inner Ethernet header present where one must start.
 // A frame that is IP but not a tunnel candidate is encapsulation::none.
+//
+// The UDP/TCP checksum covers the whole segment, so it runs on the dispatched
+// SIMD kernel, or not at all when the NIC has verified it (rx_checksum).
 #pragma once
 
-#include <string_view>
+#include <cstdint>
 
+#include "nvo/wire/checksum.hpp"
+#include "nvo/wire/encapsulation.hpp"
 #include "nvo/wire/ethernet.hpp"
 #include "nvo/wire/ipv4.hpp"
 #include "nvo/wire/ipv6.hpp"
@@ -30,28 +35,20 @@
 NVO_BEGIN_NAMESPACE
 namespace wire {
 
-enum class encapsulation : std::uint8_t { none, vxlan, nvgre, stt };
-
-[[nodiscard]] constexpr std::string_view to_string(encapsulation e) noexcept {
-  switch (e) {
-    case encapsulation::vxlan:
-      return "vxlan";
-    case encapsulation::nvgre:
-      return "nvgre";
-    case encapsulation::stt:
-      return "stt";
-    case encapsulation::none:
-      break;
-  }
-  return "none";
-}
-
 struct dissect_options {
   std::uint16_t vxlan_port = vxlan::default_port;
   reserved_bits reserved = reserved_bits::strict;
   // RFC 6935/6936: zero UDP checksums over IPv6 only on ports enabled for it.
   bool accept_zero_udp6_checksum = false;
 };
+
+// The receiving NIC's verdict on the outer UDP/TCP checksum, per frame (DPDK's
+// RTE_MBUF_F_RX_L4_CKSUM_*, Linux's CHECKSUM_UNNECESSARY). unknown: dissect
+// verifies in software; good: trusted, not recomputed (map DPDK's L4_CKSUM_NONE,
+// "data verified", here too); bad: dropped as udp_bad_checksum or
+// tcp_bad_checksum, as the software check would have. A zero UDP checksum is
+// "none transmitted" whatever the NIC says, and is judged by dissect_options.
+enum class rx_checksum : std::uint8_t { unknown, good, bad };
 
 struct dissection {
   encapsulation encap = encapsulation::none;
@@ -80,6 +77,16 @@ struct dissection {
 
 namespace detail {
 
+// The outer L4 checksum of a tunnel candidate, or the NIC's verdict in its place.
+// addresses are the IP source and destination, for the pseudo-header; the
+// upper-layer length there equals the IP payload length.
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr bool l4_checksum_ok(rx_checksum nic, const_bytes addresses,
+                                                             std::uint8_t protocol, const_bytes segment) noexcept {
+  if (nic != rx_checksum::unknown) return nic == rx_checksum::good;
+  const std::uint64_t pseudo = checksum_accumulate(addresses, protocol + segment.size());
+  return checksum_fold(checksum_accumulate_dispatched(segment, pseudo)) == 0xFFFF;
+}
+
 // The layers fill one dissection in place and report only an error: passing
 // and returning the 136-byte dissection by value cost more than the parsing.
 [[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_vxlan(dissection& d, const_bytes udp_payload,
@@ -106,12 +113,12 @@ namespace detail {
 }
 
 [[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_stt(dissection& d, const_bytes ip_payload,
-                                                              std::uint64_t pseudo,
-                                                              const dissect_options& opt) noexcept {
+                                                              const_bytes addresses, const dissect_options& opt,
+                                                              rx_checksum nic) noexcept {
   // The caller checked the length and read the ports; tcp::parse would add
   // only the data offset check.
   if ((load_u8(ip_payload, 12) >> 4) != 5) return errc::tcp_bad_data_offset;
-  if (!tcp::checksum_ok(pseudo, ip_payload)) return errc::tcp_bad_checksum;
+  if (!l4_checksum_ok(nic, addresses, ipv4::protocol_tcp, ip_payload)) return errc::tcp_bad_checksum;
   const std::uint32_t seq = load_be32(ip_payload, 4);
   d.stt.src_port = d.src_port;
   d.stt.dst_port = d.dst_port;
@@ -131,7 +138,7 @@ namespace detail {
 }
 
 [[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_into(dissection& d, const_bytes frame,
-                                                              const dissect_options& opt) noexcept {
+                                                              const dissect_options& opt, rx_checksum nic) noexcept {
   // Parsed into a local the compiler keeps in registers: reading the EtherType
   // back from d would wait on store forwarding at the head of every frame.
   ethernet::header eth;
@@ -141,7 +148,7 @@ namespace detail {
 
   const_bytes l4;
   std::uint8_t protocol = 0;
-  const_bytes addresses;  // source and destination, for the pseudo-header sum
+  const_bytes addresses;  // source and destination, for the pseudo-header sum (l4_checksum_ok)
   // The IP fields go straight from the packet into d: building a parsed header
   // and copying it over stalls on store forwarding.
   if (eth.ethertype == ethernet::ethertype_ipv4) {
@@ -177,10 +184,6 @@ namespace detail {
   } else {
     return std::nullopt;  // not IP: no tunnel
   }
-  // Pseudo-header sum, computed only where a checksum is verified (a capturing
-  // lambda here kept addresses and l4 on the stack). The upper-layer length
-  // equals the IP payload length.
-
   if (protocol == ipv4::protocol_udp) {
     if (l4.size() < udp::header_size) return errc::truncated;
     d.src_port = load_be16(l4, 0);
@@ -189,7 +192,7 @@ namespace detail {
     if (const auto error = udp::detail::check(l4)) return error;
     if (load_be16(l4, 6) == 0) {
       if (d.ip_version == 6 && !opt.accept_zero_udp6_checksum) return errc::udp_zero_checksum_ipv6;
-    } else if (!udp::checksum_ok(checksum_accumulate(addresses, protocol + l4.size()), l4)) {
+    } else if (!detail::l4_checksum_ok(nic, addresses, protocol, l4)) {
       return errc::udp_bad_checksum;
     }
     return detail::dissect_vxlan(d, l4.subspan(udp::header_size), opt);
@@ -200,7 +203,7 @@ namespace detail {
     d.src_port = load_be16(l4, 0);
     d.dst_port = load_be16(l4, 2);
     if (d.dst_port != stt::default_port) return std::nullopt;
-    return detail::dissect_stt(d, l4, checksum_accumulate(addresses, protocol + l4.size()), opt);
+    return detail::dissect_stt(d, l4, addresses, opt, nic);
   }
   return std::nullopt;
 }
@@ -210,15 +213,15 @@ namespace detail {
 // Always inlined into the caller's loop with every layer below it, as
 // hand-written decap code is (benchmarks/wire_benchmark.cpp compares the two):
 // a layer left out of line takes the dissection's address and keeps it in
-// memory, which cost 1.3-2.3x when a second call site made g++ do that. In a
-// hot loop bind the result to a non-const local, `auto d = dissect(frame)`:
-// g++ 12's SRA pass skips read-only objects, so a const one stays in memory
-// (up to ~10 % slower here).
-[[nodiscard]] NVO_ALWAYS_INLINE constexpr result<dissection> dissect(const_bytes frame,
-                                                                   const dissect_options& opt = {}) noexcept {
+// memory. In a hot loop bind the result to a non-const local,
+// `auto d = dissect(frame)`: g++ 12's SRA pass skips read-only objects, so a
+// const one stays in memory.
+// nic: the receiving NIC's verdict on the outer UDP/TCP checksum, if it gave one.
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr result<dissection> dissect(const_bytes frame, const dissect_options& opt = {},
+                                                                   rx_checksum nic = rx_checksum::unknown) noexcept {
   // Filled in place and returned by name (NRVO) on every path.
   result<dissection> out{dissection{}};
-  if (const auto error = detail::dissect_into(*out, frame, opt)) out = *error;
+  if (const auto error = detail::dissect_into(*out, frame, opt, nic)) out = *error;
   return out;
 }
 

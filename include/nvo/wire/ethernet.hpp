@@ -5,26 +5,17 @@
 //   | dst MAC (6) | src MAC (6) | [TPID 0x8100 (2) | TCI (2)] | EtherType (2) |
 #pragma once
 
-#include "nvo/wire/address.hpp"
-#include "nvo/wire/byte_order.hpp"
+#include "nvo/base/address.hpp"
+#include "nvo/base/byte_order.hpp"
+#include "nvo/base/protocol.hpp"
 #include "nvo/wire/result.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace wire::ethernet {
 
-inline constexpr std::size_t header_size = 14;
-inline constexpr std::size_t vlan_tag_size = 4;
+// header_size, vlan_tag_size and the EtherTypes: nvo/base/protocol.hpp.
 
-inline constexpr std::uint16_t ethertype_ipv4 = 0x0800;
-inline constexpr std::uint16_t ethertype_arp = 0x0806;
-inline constexpr std::uint16_t ethertype_vlan = 0x8100;  // IEEE 802.1Q C-tag
-inline constexpr std::uint16_t ethertype_qinq = 0x88A8;  // IEEE 802.1ad S-tag
-inline constexpr std::uint16_t ethertype_ipv6 = 0x86DD;
-inline constexpr std::uint16_t ethertype_teb = 0x6558;  // Transparent Ethernet Bridging (NVGRE)
-
-inline constexpr std::uint16_t vlan_pcp_mask = 0xE000;
-inline constexpr std::uint16_t vlan_dei_mask = 0x1000;
-inline constexpr std::uint16_t vlan_vid_mask = 0x0FFF;
+inline constexpr std::uint16_t vlan_vid_mask = 0x0FFF;  // of the TCI
 
 struct header {
   mac_address dst{};

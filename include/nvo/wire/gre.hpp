@@ -8,14 +8,13 @@
 // |                 Sequence Number (Optional)                    |
 #pragma once
 
-#include "nvo/wire/byte_order.hpp"
+#include "nvo/base/byte_order.hpp"
 #include "nvo/wire/result.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace wire::gre {
 
-inline constexpr std::size_t base_header_size = 4;
-inline constexpr std::uint8_t ip_protocol = 47;
+inline constexpr std::size_t base_header_size = 4;  // IP protocol: ipv4::protocol_gre
 
 inline constexpr std::uint16_t flag_checksum = 0x8000;  // C
 inline constexpr std::uint16_t flag_key = 0x2000;       // K (RFC 2890)

@@ -12,22 +12,19 @@
 #pragma once
 
 #include <array>
-#include "nvo/wire/address.hpp"
-#include "nvo/wire/byte_order.hpp"
-#include "nvo/wire/checksum.hpp"
+
+#include "nvo/base/address.hpp"
+#include "nvo/base/byte_order.hpp"
+#include "nvo/base/checksum.hpp"
+#include "nvo/base/protocol.hpp"
 #include "nvo/wire/result.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace wire::ipv4 {
 
-inline constexpr std::size_t min_header_size = 20;
+// min_header_size and the protocol numbers: nvo/base/protocol.hpp.
 inline constexpr std::size_t max_header_size = 60;
 
-inline constexpr std::uint8_t protocol_tcp = 6;
-inline constexpr std::uint8_t protocol_udp = 17;
-inline constexpr std::uint8_t protocol_gre = 47;
-
-inline constexpr std::uint16_t flag_reserved = 0x8000;
 inline constexpr std::uint16_t flag_dont_fragment = 0x4000;
 inline constexpr std::uint16_t flag_more_fragments = 0x2000;
 inline constexpr std::uint16_t fragment_offset_mask = 0x1FFF;

@@ -8,14 +8,15 @@
 // |               Destination Address (128 bits)                  |
 #pragma once
 
-#include "nvo/wire/address.hpp"
-#include "nvo/wire/byte_order.hpp"
+#include "nvo/base/address.hpp"
+#include "nvo/base/byte_order.hpp"
+#include "nvo/base/protocol.hpp"
 #include "nvo/wire/result.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace wire::ipv6 {
 
-inline constexpr std::size_t header_size = 40;
+// header_size: nvo/base/protocol.hpp.
 
 struct header {
   std::uint8_t traffic_class = 0;

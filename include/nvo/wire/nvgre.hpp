@@ -6,6 +6,7 @@
 // |               Virtual Subnet ID (VSID)        |    FlowID     |
 #pragma once
 
+#include "nvo/base/protocol.hpp"
 #include "nvo/wire/ethernet.hpp"
 #include "nvo/wire/gre.hpp"
 
@@ -17,10 +18,9 @@ inline constexpr std::uint16_t protocol = ethernet::ethertype_teb;
 inline constexpr std::uint32_t max_vsid = 0xFFFFFF;
 // RFC 7637 3.4: 0-0xFFF reserved for future use, 0xFFFFFF vendor specific.
 inline constexpr std::uint32_t min_tenant_vsid = 0x1000;
-inline constexpr std::uint32_t vendor_vsid = 0xFFFFFF;
 // Outer Ethernet + IPv4 + GRE with key (IPv6 underlay: 62).
-inline constexpr std::size_t overhead_ipv4 = 14 + 20 + header_size;
-inline constexpr std::size_t overhead_ipv6 = 14 + 40 + header_size;
+inline constexpr std::size_t overhead_ipv4 = ethernet::header_size + ipv4::min_header_size + header_size;
+inline constexpr std::size_t overhead_ipv6 = ethernet::header_size + ipv6::header_size + header_size;
 
 struct header {
   std::uint32_t vsid = 0;     // 24 bits

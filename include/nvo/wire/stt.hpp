@@ -19,16 +19,16 @@
 // wire compatibility follows them.
 #pragma once
 
-#include "nvo/wire/byte_order.hpp"
+#include "nvo/base/byte_order.hpp"
+#include "nvo/base/protocol.hpp"
 #include "nvo/wire/result.hpp"
 #include "nvo/wire/tcp.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace wire::stt {
 
-inline constexpr std::uint16_t default_port = 7471;  // IANA
+// default_port: nvo/base/protocol.hpp.
 inline constexpr std::size_t frame_header_size = 18;
-inline constexpr std::size_t max_frame_length = 0xFFFF;  // SEQ carries it in 16 bits
 
 inline constexpr std::uint8_t flag_checksum_verified = 0x01;  // C
 inline constexpr std::uint8_t flag_checksum_partial = 0x02;   // P
@@ -36,9 +36,7 @@ inline constexpr std::uint8_t flag_ipv4 = 0x04;               // V: inner packet
 inline constexpr std::uint8_t flag_tcp = 0x08;                // T: inner packet is TCP
 inline constexpr std::uint8_t flags_reserved_mask = 0xF0;
 
-inline constexpr std::uint16_t vlan_pcp_mask = 0xE000;
 inline constexpr std::uint16_t vlan_present = 0x1000;  // V bit of the TCI word
-inline constexpr std::uint16_t vlan_vid_mask = 0x0FFF;
 
 struct frame_header {
   std::uint8_t version = 0;

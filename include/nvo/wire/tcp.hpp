@@ -10,7 +10,7 @@
 // |           Checksum            |         Urgent Pointer        |
 #pragma once
 
-#include "nvo/wire/byte_order.hpp"
+#include "nvo/base/byte_order.hpp"
 #include "nvo/wire/checksum.hpp"
 #include "nvo/wire/result.hpp"
 
@@ -19,12 +19,9 @@ namespace wire::tcp {
 
 inline constexpr std::size_t header_size = 20;
 
-inline constexpr std::uint8_t flag_fin = 0x01;
-inline constexpr std::uint8_t flag_syn = 0x02;
-inline constexpr std::uint8_t flag_rst = 0x04;
+// The flags STT segments carry.
 inline constexpr std::uint8_t flag_psh = 0x08;
 inline constexpr std::uint8_t flag_ack = 0x10;
-inline constexpr std::uint8_t flag_urg = 0x20;
 
 struct header {
   std::uint16_t src_port = 0;
@@ -79,11 +76,11 @@ struct header {
 
 // Checksum field value for a segment whose checksum field is zero.
 [[nodiscard]] constexpr std::uint16_t checksum_field(std::uint64_t pseudo_sum, const_bytes segment) noexcept {
-  return checksum_finalize(checksum_accumulate(segment, pseudo_sum));
+  return checksum_finalize(checksum_accumulate_dispatched(segment, pseudo_sum));
 }
 
 [[nodiscard]] constexpr bool checksum_ok(std::uint64_t pseudo_sum, const_bytes segment) noexcept {
-  return checksum_fold(checksum_accumulate(segment, pseudo_sum)) == 0xFFFF;
+  return checksum_fold(checksum_accumulate_dispatched(segment, pseudo_sum)) == 0xFFFF;
 }
 
 }  // namespace wire::tcp

@@ -5,7 +5,7 @@
 // |            Length             |           Checksum            |
 #pragma once
 
-#include "nvo/wire/byte_order.hpp"
+#include "nvo/base/byte_order.hpp"
 #include "nvo/wire/checksum.hpp"
 #include "nvo/wire/result.hpp"
 
@@ -52,13 +52,13 @@ namespace detail {
 // The checksum field value for a datagram whose checksum field is zero:
 // RFC 768 sends a computed 0 as 0xFFFF, since 0 means "no checksum".
 [[nodiscard]] constexpr std::uint16_t checksum_field(std::uint64_t pseudo_sum, const_bytes datagram) noexcept {
-  const std::uint16_t c = checksum_finalize(checksum_accumulate(datagram, pseudo_sum));
+  const std::uint16_t c = checksum_finalize(checksum_accumulate_dispatched(datagram, pseudo_sum));
   return c == 0 ? 0xFFFF : c;
 }
 
 // True when a datagram carrying a non-zero checksum verifies.
 [[nodiscard]] constexpr bool checksum_ok(std::uint64_t pseudo_sum, const_bytes datagram) noexcept {
-  return checksum_fold(checksum_accumulate(datagram, pseudo_sum)) == 0xFFFF;
+  return checksum_fold(checksum_accumulate_dispatched(datagram, pseudo_sum)) == 0xFFFF;
 }
 
 }  // namespace wire::udp

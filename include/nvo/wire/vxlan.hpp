@@ -5,22 +5,20 @@
 // |                VXLAN Network Identifier (VNI) |   Reserved    |
 #pragma once
 
-#include "nvo/wire/byte_order.hpp"
+#include "nvo/base/byte_order.hpp"
+#include "nvo/base/protocol.hpp"
 #include "nvo/wire/result.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace wire::vxlan {
 
+// default_port and the entropy source_port_min/max: nvo/base/protocol.hpp.
 inline constexpr std::size_t header_size = 8;
-inline constexpr std::uint16_t default_port = 4789;  // IANA; SHOULD be configurable
-inline constexpr std::uint8_t flag_i = 0x08;         // VNI valid
+inline constexpr std::uint8_t flag_i = 0x08;  // VNI valid
 inline constexpr std::uint32_t max_vni = 0xFFFFFF;
-// RFC 7348 5: entropy source ports SHOULD be in the dynamic range.
-inline constexpr std::uint16_t source_port_min = 49152;
-inline constexpr std::uint16_t source_port_max = 65535;
 // Outer Ethernet + IPv4 + UDP + VXLAN (IPv6 underlay: 70).
-inline constexpr std::size_t overhead_ipv4 = 14 + 20 + 8 + header_size;
-inline constexpr std::size_t overhead_ipv6 = 14 + 40 + 8 + header_size;
+inline constexpr std::size_t overhead_ipv4 = ethernet::header_size + ipv4::min_header_size + 8 + header_size;
+inline constexpr std::size_t overhead_ipv6 = ethernet::header_size + ipv6::header_size + 8 + header_size;
 
 struct header {
   std::uint8_t flags = flag_i;

@@ -1,11 +1,13 @@
 // File: nvo/wire/wire.hpp
-// All wire codecs. Include-only: depends on the standard library alone.
+// All wire codecs. Needs nothing beyond the standard library and nvo's own
+// base/ and simd/ headers (the nvo::wire CMake target).
 #pragma once
 
 #include "nvo/wire/address.hpp"
 #include "nvo/wire/byte_order.hpp"
 #include "nvo/wire/checksum.hpp"
 #include "nvo/wire/dissect.hpp"
+#include "nvo/wire/encapsulation.hpp"
 #include "nvo/wire/ethernet.hpp"
 #include "nvo/wire/gre.hpp"
 #include "nvo/wire/ipv4.hpp"
