@@ -87,7 +87,8 @@ void stress() {
   std::atomic<std::uint64_t> hits{0};
 
   auto reader = [&](unsigned seed) {
-    tbl::reclaim::qsbr::reader r(domain);
+    auto r = domain.try_register_reader();
+    ASSERT_TRUE(r.has_value());
     std::mt19937_64 rng(seed);
     std::vector<std::uint64_t> last(live_keys, 0);
     std::vector<key16> burst(32);
@@ -127,7 +128,7 @@ void stress() {
         ++h;
         if (!valid(out[static_cast<std::size_t>(i)], ids[i])) failures.fetch_add(1);
       }
-      r.quiescent();
+      r->quiescent();
     }
     lookups.fetch_add(n);
     hits.fetch_add(h);

@@ -11,9 +11,10 @@
 // LAYOUT
 // ------
 // An array of buckets, each one or more whole cache lines, addressed by two
-// independent hash lanes (2-choice cuckoo hashing). Keys and values live
-// inline in the bucket, so a hit in the primary bucket reads one cache line
-// (DPDK's rte_hash reads a bucket line and then a key-store line).
+// independent hash lanes (2-choice cuckoo hashing), followed by a small
+// stash of the same buckets. Keys and values live inline in the bucket, so a
+// hit in the primary bucket reads one cache line (DPDK's rte_hash reads a
+// bucket line and then a key-store line).
 //
 //   bucket (16-byte key, 8-byte value: 64 bytes, 2 slots)
 //   +-------------------------------+------------------------+------------------------+------+
@@ -27,38 +28,51 @@
 // bulk lookup that missed here skips the secondary: a miss then costs one
 // bucket line, not two.
 //
+// The stash (stash_slots entries, at least 8) takes a new key that neither
+// of its buckets nor a cuckoo path can hold. It is empty in normal operation;
+// a reader scans it only on a miss while it holds something (one load of a
+// counter otherwise), and the writer moves stashed keys home as room appears.
+// Colliding keys therefore degrade to a few extra compares, then to a
+// ResourceExhausted error, never to unbounded growth.
+//
 // Slot states: FREE (mask bit clear; only the writer touches it) and
 // PUBLISHED (mask bit set; its key never changes while published, and its
 // value changes only if the value is a single 64-bit word, by one atomic
 // store). Every change of a bucket's mask also bumps its generation.
-// All words are std::atomic<std::uint64_t> accessed relaxed except where a
-// numbered order says otherwise, so a racing reader's copy is never a data
-// race; the header check below discards copies that raced. One exception:
-// built with AVX-512F (and not under TSan) for the 2-slot 16-byte-key 8-byte-
-// value layout, scan() reads a bucket's keys with one 64-byte vector load
-// (not a C++ atomic access) between the same (R3) load and (R4) fence; key
-// words change only while their slot is FREE, which the header check
-// detects, and values are still read by one atomic word load.
+// All words are std::atomic<std::uint64_t>, so a racing reader's copy is
+// never a data race; the header check below discards copies that raced.
+// One exception, on x86 CPUs with AVX-512 for the 2-slot 16-byte-key 8-byte-
+// value layout: scan_avx512() reads a bucket's keys with one 64-byte vector
+// load (not a C++ atomic access) between the same (R3) load and (R4) fence.
+// Key words change only while their slot is FREE, which the header check
+// detects, and values are still read by one atomic word load. It is chosen
+// per table at construction (never by the build flags, so translation units
+// built with different -m flags share one definition), follows
+// NVO_FORCE_SIMD / simd::set_active(), and is off under ThreadSanitizer.
 //
 // With 2 slots per bucket the table is sized for 80 % load (90 % with more
 // slots); 2-choice cuckoo with 2-slot buckets holds up to ~89 %.
-// Short signatures (DPDK's 16-bit tags compared with SIMD) do not pay here: a
-// bucket holds 2-3 slots and a 16-byte key compare is one vector compare.
 //
 // READ PROTOCOL (lookups, any number of threads)
 //   scan(bucket): h1 = header (R3 acquire); compare the keys of the PUBLISHED
 //   slots and copy the value of a match; fence (R4 acquire); reread header; if
 //   unchanged the copy is consistent, else rescan. A rescan happens only after
 //   the writer completed a publish on that bucket.
-//   find: primary bucket, then secondary. find_bulk reads a missed key's
-//   secondary only if its primary's overflow count is non-zero: a key present
-//   throughout is in its primary, or in its secondary with the count non-zero
-//   all along, or it moved. A miss is confirmed by the table's
-//   move counter (R1 acquire ... R5 fence, R6 reload): a key the writer moves
-//   between its buckets (cuckoo displacement, or an out-of-place replace) is
-//   published in its destination before the counter is bumped (W5 release)
-//   and unpublished from its source after, so a reader that missed it in both
-//   buckets sees the counter change and searches again.
+//   find: primary bucket, then secondary, then (only if its counter (R7) is
+//   non-zero) the stash. find_bulk reads a missed key's secondary only if its
+//   primary's overflow count is non-zero in bursts that mostly missed: a key
+//   present throughout is in its primary, or in its secondary with the count
+//   non-zero all along, or in the stash, or it moved. A miss is confirmed by
+//   the table's move counter (R1 acquire ... R5 fence, R6 reload): a key the
+//   writer moves (cuckoo displacement, an out-of-place replace, a stash move)
+//   is published in its destination before the counter is bumped (W5
+//   release) and unpublished from its source after, so a reader that missed
+//   it everywhere sees the counter change and searches again.
+//   Each result of find_bulk is a value its key held at some instant during
+//   the call; the instants of different positions are not in position order
+//   (a re-searched miss is read last), so two positions holding one key may
+//   return an older value at the higher index. Across calls, a key's values
+//   never go back in time.
 //
 // WRITE PROTOCOL (one writer thread at a time; callers serialize writers)
 //   A slot is written only while FREE: (W1) release fence, relaxed stores of
@@ -69,9 +83,13 @@
 //   A key is counted in its primary's overflow count (W2 store of that header)
 //   before it is published in its secondary, and uncounted after it is
 //   unpublished there: while a key sits in its secondary, its primary's count
-//   is non-zero.
-//   Single-word values are replaced in place by one relaxed store (W3): a
-//   reader sees the old or the new word, never a mix.
+//   is non-zero. The stash counter is raised (W7) after a stash publish and
+//   lowered after a stash unpublish.
+//   Single-word values are replaced in place by one release store (W3): a
+//   reader sees the old or the new word, never a mix, and when the word is a
+//   pointer to data the writer built (a flood list), the reader that loaded
+//   it sees that data (W3 pairs with R4; in ThreadSanitizer builds with the
+//   value load itself, which is then an acquire load TSan can follow).
 //   Growth builds a bigger bucket array the readers cannot see yet, then
 //   publishes it with a release store of the state pointer (W6, paired with
 //   R2) and retires the old array through the reclaimer.
@@ -80,30 +98,38 @@
 //   (R1) acquire-load of moves_       synchronizes-with (W5)
 //   (R2) acquire-load of state_       synchronizes-with (W6)
 //   (R3) acquire-load of header       synchronizes-with (W2)
-//   (R4) acquire fence after the copy synchronizes-with (W1) via the copied words
+//   (R4) acquire fence after the copy synchronizes-with (W1) via the copied words, and (W3)
 //   (R5) acquire fence before (R6), synchronizes-with (W1)/(W2) of the source unpublish
 //   (R6) relaxed reload of moves_
+//   (R7) acquire-load of the stash counter synchronizes-with (W7)
 //   (W1) release fence before writing a FREE slot
 //   (W2) release-store of header (publish, unpublish, overflow count change)
-//   (W3) relaxed store of a single-word value in place
+//   (W3) release-store of a single-word value in place
 //   (W5) release-store of moves_ between the destination publish and the source unpublish
 //   (W6) release-store of state_ after growth
+//   (W7) release-store of the stash counter
 //
 // PROGRESS GUARANTEES
 //   find, find_bulk, contains: lock-free. They never wait for the writer: a
 //     retry happens only because the writer completed a publish or a move
 //     meanwhile, and a writer preempted mid-operation leaves every PUBLISHED
 //     slot intact. No allocation, locks, exceptions or virtual calls.
-//   insert, insert_or_assign, erase, erase_if, grow: blocking only with
-//     respect to other writers (one writer at a time, serialized by the
-//     caller); they never wait for readers. Growth allocates and rehashes on
-//     the writer thread (O(n)) while readers keep using the old array.
+//   insert, insert_or_assign, erase, erase_if: blocking only with respect to
+//     other writers (one writer at a time, serialized by the caller); they
+//     never wait for readers. A call does a bounded cuckoo search and at most
+//     one growth (O(n) on the writer thread while readers use the old array).
 //
-// CAPACITY
-//   options.capacity entries fit without growth. When a key cannot be placed
-//   (cuckoo path search fails), the table doubles if options.grow is set, else
-//   reports absl::ResourceExhaustedError("table full"). With reclaim::none the
-//   replaced arrays stay allocated until the table is destroyed.
+// CAPACITY AND BOUNDED MEMORY
+//   options.capacity entries always fit without growth, whatever the keys'
+//   hashes (tested over thousands of random key sets): the bucket array is
+//   sized for the load limit and the stash absorbs the rare failed cuckoo
+//   search. When a key cannot be placed, the table grows at most once per
+//   call, only if options.grow is set, the new size stays within
+//   options.max_capacity, and the table is at least half full: a placement
+//   that fails at lower load means colliding keys, which more memory would
+//   not separate. Otherwise the call returns ResourceExhausted. With
+//   reclaim::none the replaced arrays stay allocated until the reclaimer is
+//   destroyed.
 //
 // READERS AND RECLAMATION
 //   Readers of a growable table must be inside the reclaimer's read side (a
@@ -123,6 +149,13 @@
 #include <span>
 #include <type_traits>
 
+#include "absl/status/status.h"
+#include "nvo/config.hpp"
+#include "nvo/simd/dispatch.hpp"
+#include "nvo/table/hash.hpp"
+#include "nvo/table/policy.hpp"
+#include "nvo/table/reclaim.hpp"
+
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 #define NVO_TABLE_TSAN 1
@@ -131,40 +164,45 @@
 #if defined(__SANITIZE_THREAD__) && !defined(NVO_TABLE_TSAN)
 #define NVO_TABLE_TSAN 1
 #endif
-// The one-vector bucket compare (see scan()) needs AVX-512F in the build
-// (-march=native on a CPU that has it); TSan builds keep the scalar path,
-// whose per-word atomic loads TSan can check.
-#if defined(__AVX512F__) && !defined(NVO_TABLE_TSAN) && !defined(NVO_TABLE_NO_VECTOR_SCAN)
-#define NVO_TABLE_VECTOR_SCAN 1
-#include <immintrin.h>
-#endif
-
-#include "absl/status/status.h"
-#include "nvo/config.hpp"
-#include "nvo/table/hash.hpp"
-#include "nvo/table/policy.hpp"
-#include "nvo/table/reclaim.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace table {
 
 struct table_options {
-  std::size_t capacity = 1024;  // entries that fit without growing
-  bool grow = true;             // on a full table: grow (true) or report ResourceExhausted (false)
+  std::size_t capacity = 1024;      // entries that always fit without growing
+  bool grow = true;                 // when a key finds no room: grow (at most once per call) or fail
+  std::size_t max_capacity = 0;     // growth never sizes the table past this many entries (0: no limit)
+  std::optional<hash_seed> seed{};  // fixed secret for a keyed hash (reproducible tests); default: random
 };
+
+namespace detail {
+#ifdef NVO_TABLE_TSAN
+// ThreadSanitizer does not model fences: the value load carries the acquire
+// that (R4) gives other builds, so TSan sees what a value points to as
+// published. Every TU of a TSan program is built with TSan, so this never
+// splits one definition between translation units.
+inline constexpr bool tsan_build = true;
+inline constexpr std::memory_order value_load_order = std::memory_order_acquire;
+#else
+inline constexpr bool tsan_build = false;
+inline constexpr std::memory_order value_load_order = std::memory_order_relaxed;
+#endif
+}  // namespace detail
 
 template <table_key Key, table_value Value, class... Policies>
 class basic_table {
   static_assert((detail::is_known_policy<Policies>::value && ...),
-                "basic_table: unknown policy; use policy::hash<H>, policy::reclaimer<R>, policy::slots_per_bucket<N>");
+                "basic_table: unknown policy; use policy::hash<H>, policy::reclaimer<R>, "
+                "policy::slots_per_bucket<N>, policy::writer_stamp<On>");
 
  public:
   using key_type = Key;
   using mapped_type = Value;
-  using hasher = detail::type_param_t<policy::hash, crc32c_hash, Policies...>;
+  using hasher = detail::type_param_t<policy::hash, keyed_hash, Policies...>;
   using reclaimer_type = detail::type_param_t<policy::reclaimer, reclaim::none, Policies...>;
   static_assert(hash_policy<hasher, Key>, "basic_table: policy::hash<H> needs a noexcept H(key) -> std::uint64_t");
   static_assert(reclaimer<reclaimer_type>, "basic_table: policy::reclaimer<R> needs R::retire(void*, void(*)(void*))");
+  static constexpr bool has_stamps = detail::bool_param<policy::writer_stamp, false, Policies...>::value;
 
   static constexpr std::size_t key_words = (sizeof(Key) + 7) / 8;
   static constexpr std::size_t value_words = (sizeof(Value) + 7) / 8;
@@ -181,6 +219,8 @@ class basic_table {
  public:
   static constexpr std::size_t slots = detail::slots_param<auto_slots(), Policies...>::value;
   static_assert(slots >= 2 && slots <= 8, "basic_table: policy::slots_per_bucket<N> needs 2 <= N <= 8");
+  static constexpr std::size_t stash_buckets = (8 + slots - 1) / slots;
+  static constexpr std::size_t stash_slots = stash_buckets * slots;
 
  private:
   static constexpr std::uint64_t mask_bits = 8;
@@ -190,13 +230,9 @@ class basic_table {
   static constexpr std::uint64_t overflow_field = overflow_max << overflow_shift;
   static constexpr std::uint64_t generation_one = 1ull << (mask_bits + 8);
   static constexpr bool inline_value_update = value_words == 1;
-#ifdef NVO_TABLE_VECTOR_SCAN
   // The inline layout of the benchmark and forwarding keys: header, slot 0
   // (key, key, value), slot 1 (key, key, value), one spare word.
-  static constexpr bool vector_scan = slots == 2 && key_words == 2 && value_words == 1;
-#else
-  static constexpr bool vector_scan = false;
-#endif
+  static constexpr bool vector_shape = NVO_SIMD_X86 && slots == 2 && key_words == 2 && value_words == 1;
 
   struct alignas(cache_line) bucket {
     std::atomic<std::uint64_t> header{0};  // generation << 16 | overflow count << 8 | PUBLISHED mask
@@ -204,10 +240,19 @@ class basic_table {
   };
   static constexpr std::size_t lines_per_bucket = sizeof(bucket) / cache_line;
 
+  // One bucket array: nb main buckets, then stash_buckets stash buckets.
   struct state {
-    explicit state(std::size_t n) : nb(n), buckets(new bucket[n]) {}
+    explicit state(std::size_t n)
+        : nb(n), buckets(new bucket[n + stash_buckets]),
+          stamps(has_stamps ? new std::uint32_t[(n + stash_buckets) * slots]() : nullptr) {}
+    [[nodiscard]] std::size_t bytes() const noexcept {
+      return (nb + stash_buckets) * (sizeof(bucket) + (has_stamps ? slots * sizeof(std::uint32_t) : 0)) +
+             sizeof(state);
+    }
     std::size_t nb;
     std::unique_ptr<bucket[]> buckets;
+    std::unique_ptr<std::uint32_t[]> stamps;  // writer only: never read by lookups
+    std::atomic<std::uint32_t> stash_used{0};  // published stash slots (W7 / R7)
   };
 
   using key_words_t = std::array<std::uint64_t, key_words>;
@@ -217,12 +262,14 @@ class basic_table {
   // basic_table(options): owns a default-constructed reclaimer.
   explicit basic_table(table_options options = {})
     requires std::default_initializable<reclaimer_type>
-      : options_(options), owned_(std::make_unique<reclaimer_type>()), reclaimer_(owned_.get()) {
-    state_.store(new state(buckets_for(options.capacity)), std::memory_order_relaxed);
+      : options_(options), owned_(std::make_unique<reclaimer_type>()), reclaimer_(owned_.get()),
+        hasher_(make_hasher(options.seed)) {
+    install(new state(buckets_for(options.capacity)));
   }
   // basic_table(options, r): retires through r, which must outlive the table's retirements.
-  basic_table(table_options options, reclaimer_type& r) : options_(options), reclaimer_(&r) {
-    state_.store(new state(buckets_for(options.capacity)), std::memory_order_relaxed);
+  basic_table(table_options options, reclaimer_type& r)
+      : options_(options), reclaimer_(&r), hasher_(make_hasher(options.seed)) {
+    install(new state(buckets_for(options.capacity)));
   }
   basic_table(const basic_table&) = delete;
   basic_table& operator=(const basic_table&) = delete;
@@ -233,25 +280,12 @@ class basic_table {
 
   // find(): the value of key, or nullopt.
   [[nodiscard]] std::optional<Value> find(const Key& key) const noexcept {
-    const key_words_t kw = to_words<key_words>(key);
-    const std::uint64_t h = hasher_(key);
-    for (;;) {
-      // (R1) acquire: pairs with (W5).
-      const std::uint64_t moves = moves_.load(std::memory_order_acquire);
-      // (R2) acquire: pairs with (W6).
-      const state* s = state_.load(std::memory_order_acquire);
-      const std::size_t p = primary(h, s->nb);
-      const std::size_t q = secondary(h, p, s->nb);
-      prefetch(&s->buckets[q]);  // overlaps a possible second miss with the first
-      value_words_t vw;
-      // Both buckets, whatever the primary's overflow count: q's line is
-      // already on its way, and a branch on the count mispredicts on misses.
-      if (scan(s->buckets[p], kw, vw)) return from_words<Value>(vw);
-      if (scan(s->buckets[q], kw, vw)) return from_words<Value>(vw);
-      // (R5) then (R6): a key moved between the two scans bumped moves_.
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (NVO_PREDICT_TRUE(moves_.load(std::memory_order_relaxed) == moves)) return std::nullopt;
+#if NVO_SIMD_X86
+    if constexpr (vector_shape) {
+      if (vector_scan_) return find_avx512(key);
     }
+#endif
+    return find_impl<false>(key);
   }
 
   [[nodiscard]] bool contains(const Key& key) const noexcept { return find(key).has_value(); }
@@ -268,78 +302,17 @@ class basic_table {
   // misses through find() if a move happened meanwhile.
   // PRECONDITION: keys.size() <= max_burst, out.size() >= keys.size().
   [[nodiscard]] std::uint64_t find_bulk(std::span<const Key> keys, std::span<Value> out) const noexcept {
-    NVO_ASSERT(keys.size() <= max_burst && out.size() >= keys.size());
-    const std::size_t n = keys.size();
-    std::array<std::uint32_t, max_burst> b1;
-    std::array<std::uint32_t, max_burst> b2;
-    std::array<std::uint32_t, max_burst> hi;  // the hash's secondary lane
-    const std::uint64_t moves = moves_.load(std::memory_order_acquire);  // (R1)
-    const state* s = state_.load(std::memory_order_acquire);             // (R2)
-    // In a local: the (R4) fences would otherwise reload it for every key.
-    const bucket* const bk = s->buckets.get();
-    const std::size_t nb = s->nb;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::uint64_t h = hasher_(keys[i]);
-      b1[i] = static_cast<std::uint32_t>(primary(h, nb));
-      hi[i] = static_cast<std::uint32_t>(h >> 32);
-      prefetch(&bk[b1[i]]);
+#if NVO_SIMD_X86
+    if constexpr (vector_shape) {
+      if (vector_scan_) return find_bulk_avx512(keys, out);
     }
-    std::uint64_t hits = 0;
-    value_words_t vw;
-    for (std::size_t i = 0; i < n; ++i) {
-      const bool hit = scan(bk[b1[i]], to_words<key_words>(keys[i]), vw);
-      out[i] = from_words<Value>(vw);  // unspecified on a miss, as documented
-      hits |= static_cast<std::uint64_t>(hit) << i;
-    }
-    const std::uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
-    std::uint64_t misses = all & ~hits;
-    // Secondaries only for the keys the primaries missed: most keys live in
-    // their primary bucket, and on a DRAM-sized table the lines a burst
-    // fetches, not the instructions, bound its time. A burst that mostly
-    // missed also skips the keys whose primary counts no overflow (absent
-    // keys, mostly). A burst of mostly hits does not filter: its primary
-    // misses are keys that sit in their secondary, whose primaries all count
-    // one, and the header reads cost its hit loop 5-10 %. The count is reread
-    // here (the line is cached): carrying it out of scan() cost more.
-    std::uint64_t second = misses;
-    if (2 * static_cast<std::size_t>(std::popcount(misses)) > n) {
-      second = 0;
-      for (std::uint64_t m = misses; m != 0; m &= m - 1) {
-        const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-        const bool overflow = (bk[b1[i]].header.load(std::memory_order_acquire) & overflow_field) != 0;
-        second |= static_cast<std::uint64_t>(overflow) << i;
-      }
-    }
-    for (std::uint64_t m = second; m != 0; m &= m - 1) {
-      const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-      b2[i] = static_cast<std::uint32_t>(secondary(std::uint64_t{hi[i]} << 32, b1[i], nb));
-      prefetch(&bk[b2[i]]);
-    }
-    for (std::uint64_t m = second; m != 0; m &= m - 1) {
-      const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-      const bool hit = scan(bk[b2[i]], to_words<key_words>(keys[i]), vw);
-      out[i] = from_words<Value>(vw);  // out[i] is unspecified on a miss: store without a branch
-      hits |= static_cast<std::uint64_t>(hit) << i;
-    }
-    misses = all & ~hits;
-    if (misses != 0) {
-      std::atomic_thread_fence(std::memory_order_acquire);  // (R5)
-      if (NVO_PREDICT_FALSE(moves_.load(std::memory_order_relaxed) != moves)) {  // (R6)
-        for (; misses != 0; misses &= misses - 1) {
-          const std::size_t i = static_cast<std::size_t>(std::countr_zero(misses));
-          if (auto v = find(keys[i])) {
-            out[i] = *v;
-            hits |= 1ull << i;
-          }
-        }
-      }
-    }
-    return hits;
+#endif
+    return find_bulk_impl<false>(keys, out);
   }
 
   // ---- writer: one thread at a time -----------------------------------------
 
-  // insert(): adds key; AlreadyExists if present, ResourceExhausted if full.
+  // insert(): adds key; AlreadyExists if present, ResourceExhausted if no room.
   [[nodiscard]] absl::Status insert(const Key& key, const Value& value) { return put(key, value, false); }
   // insert_or_assign(): adds key or replaces its value atomically for readers.
   [[nodiscard]] absl::Status insert_or_assign(const Key& key, const Value& value) { return put(key, value, true); }
@@ -347,51 +320,56 @@ class basic_table {
   // erase(): removes key; NotFound if absent. Readers that start after the
   // return no longer find it.
   [[nodiscard]] absl::Status erase(const Key& key) {
-    state* s = state_.load(std::memory_order_relaxed);
+    state& s = *state_.load(std::memory_order_relaxed);
     const std::uint64_t h = hasher_(key);
-    const auto loc = locate(*s, to_words<key_words>(key), h);
+    const auto loc = locate(s, to_words<key_words>(key), h);
     if (!loc) return absl::NotFoundError("nvo table: key not found");
-    unpublish(s->buckets[loc->bucket], loc->slot);
-    if (const std::size_t home = primary(h, s->nb); loc->bucket != home) adjust_overflow(s->buckets[home], -1);
+    unpublish_entry(s, loc->bucket, loc->slot, h);
     size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    drain_stash(s);
     return absl::OkStatus();
   }
 
-  // erase_if(pred): removes every entry for which pred(key, value) is true;
-  // returns how many. Writer side (aging scans).
+  // erase_if(pred): removes every entry for which pred(key, value) (or, with
+  // policy::writer_stamp, pred(key, value, stamp)) is true; returns how many.
+  // Writer side (aging scans).
   template <class Pred>
   std::size_t erase_if(Pred&& pred) {
-    state* s = state_.load(std::memory_order_relaxed);
+    state& s = *state_.load(std::memory_order_relaxed);
     std::size_t erased = 0;
-    for (std::size_t b = 0; b < s->nb; ++b) {
-      bucket& bk = s->buckets[b];
-      const std::uint64_t h = bk.header.load(std::memory_order_relaxed);
+    for (std::size_t b = 0; b < s.nb + stash_buckets; ++b) {
+      bucket& bk = s.buckets[b];
       std::uint64_t drop = 0;
-      for (std::uint64_t m = h & slot_mask; m != 0; m &= m - 1) {
+      for (std::uint64_t m = bk.header.load(std::memory_order_relaxed) & slot_mask; m != 0; m &= m - 1) {
         const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-        if (pred(slot_key(bk, i), slot_value(bk, i))) drop |= 1ull << i;
+        if (matches(pred, s, b, i)) drop |= 1ull << i;
       }
-      if (drop != 0) {
-        // (W2) release: one header store unpublishes all dropped slots.
-        bk.header.store(((h & ~drop) & slot_mask) | ((h & ~slot_mask) + generation_one), std::memory_order_release);
-        erased += static_cast<std::size_t>(std::popcount(drop));
-        for (std::uint64_t m = drop; m != 0; m &= m - 1) {
-          const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-          const std::size_t home = primary(hasher_(slot_key(bk, i)), s->nb);
-          if (home != b) adjust_overflow(s->buckets[home], -1);
-        }
+      if (drop == 0) continue;
+      // (W2) release: one header store unpublishes all dropped slots.
+      publish(bk, 0, drop);
+      const auto n = static_cast<std::uint32_t>(std::popcount(drop));
+      erased += n;
+      if (b >= s.nb) {
+        count_stash(s, -static_cast<int>(n));  // (W7) after the unpublish
+        continue;
+      }
+      for (std::uint64_t m = drop; m != 0; m &= m - 1) {
+        const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+        const std::size_t home = primary(hasher_(slot_key(bk, i)), s.nb);
+        if (home != b) adjust_overflow(s.buckets[home], -1);
       }
     }
     size_.store(size_.load(std::memory_order_relaxed) - erased, std::memory_order_relaxed);
+    drain_stash(s);
     return erased;
   }
 
   // for_each(fn): calls fn(key, value) for every entry. Writer side.
   template <class Fn>
   void for_each(Fn&& fn) const {
-    const state* s = state_.load(std::memory_order_relaxed);
-    for (std::size_t b = 0; b < s->nb; ++b) {
-      const bucket& bk = s->buckets[b];
+    const state& s = *state_.load(std::memory_order_relaxed);
+    for (std::size_t b = 0; b < s.nb + stash_buckets; ++b) {
+      const bucket& bk = s.buckets[b];
       for (std::uint64_t m = bk.header.load(std::memory_order_relaxed) & slot_mask; m != 0; m &= m - 1) {
         const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
         fn(slot_key(bk, i), slot_value(bk, i));
@@ -399,17 +377,39 @@ class basic_table {
     }
   }
 
-  // ---- introspection ----------------------------------------------------------
+  // stamp(key) / set_stamp(key, w): the entry's writer-only word (0 when
+  // inserted). Writer side; set_stamp returns false when key is absent.
+  [[nodiscard]] std::optional<std::uint32_t> stamp(const Key& key) const
+    requires has_stamps
+  {
+    const state& s = *state_.load(std::memory_order_relaxed);
+    const auto loc = locate(s, to_words<key_words>(key), hasher_(key));
+    if (!loc) return std::nullopt;
+    return s.stamps[loc->bucket * slots + loc->slot];
+  }
+  bool set_stamp(const Key& key, std::uint32_t w)
+    requires has_stamps
+  {
+    state& s = *state_.load(std::memory_order_relaxed);
+    const auto loc = locate(s, to_words<key_words>(key), hasher_(key));
+    if (!loc) return false;
+    s.stamps[loc->bucket * slots + loc->slot] = w;
+    return true;
+  }
+
+  // ---- introspection: any thread ------------------------------------------------
 
   // size(): entries; exact on the writer thread, a recent value elsewhere.
   [[nodiscard]] std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
-  // slot_count(): slots in the current bucket array (the hard limit before growth).
-  [[nodiscard]] std::size_t slot_count() const noexcept { return state_.load(std::memory_order_acquire)->nb * slots; }
-  // memory_bytes(): bytes of the current bucket array plus the table object.
-  [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return state_.load(std::memory_order_acquire)->nb * sizeof(bucket) + sizeof(state) + sizeof(*this);
-  }
-  [[nodiscard]] std::uint64_t growths() const noexcept { return growths_; }
+  // slot_count(): main-array slots, the entries that fit before growth at best.
+  [[nodiscard]] std::size_t slot_count() const noexcept { return slot_count_.load(std::memory_order_relaxed); }
+  // memory_bytes(): bytes of the current bucket array, stash and table object.
+  [[nodiscard]] std::size_t memory_bytes() const noexcept { return memory_bytes_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t growths() const noexcept { return growths_.load(std::memory_order_relaxed); }
+  // stashed(): entries in the stash now (0 in normal operation).
+  [[nodiscard]] std::size_t stashed() const noexcept { return stashed_.load(std::memory_order_relaxed); }
+  // vector_scan(): whether lookups use the AVX-512 bucket compare.
+  [[nodiscard]] bool vector_scan() const noexcept { return vector_scan_; }
   [[nodiscard]] reclaimer_type& reclaimer() noexcept { return *reclaimer_; }
 
  private:
@@ -418,10 +418,23 @@ class basic_table {
     std::size_t slot;
   };
 
+  static hasher make_hasher(const std::optional<hash_seed>& seed) {
+    if constexpr (std::is_constructible_v<hasher, hash_seed>) {
+      if (seed) return hasher(*seed);
+    }
+    return hasher{};
+  }
+
   static std::size_t buckets_for(std::size_t capacity) {
     // Load limit: 80 % for 2 slots, 90 % for more.
     const std::size_t per_bucket_x10 = slots == 2 ? 16 : slots * 9;
     return std::max<std::size_t>(2, (capacity * 10 + per_bucket_x10 - 1) / per_bucket_x10);
+  }
+
+  void install(state* s) {
+    state_.store(s, std::memory_order_relaxed);
+    slot_count_.store(s->nb * slots, std::memory_order_relaxed);
+    memory_bytes_.store(s->bytes() + sizeof(*this), std::memory_order_relaxed);
   }
 
   // Lemire's multiply-shift range reduction: any bucket count, no modulo.
@@ -451,44 +464,159 @@ class basic_table {
     return t;
   }
 
-  // scan(): lock-free consistent search of one bucket (R3, R4). Branch-free
-  // over the slots: every slot's key is compared (unpublished ones too; the
-  // header mask discards them) and the value of the match, or of slot 0 on a
-  // miss, is copied, so the hit slot's position costs no misprediction.
-  [[nodiscard]] static NVO_ALWAYS_INLINE bool scan(const bucket& b, const key_words_t& kw,
-                                                  value_words_t& vw) noexcept {
-#ifdef NVO_TABLE_VECTOR_SCAN
-    if constexpr (vector_scan) {
-      static_assert(sizeof(bucket) == cache_line);
-      // Key words at line words 1,2 (slot 0) and 4,5 (slot 1).
-      // One broadcast and one permute (not eight inserts from GPRs).
-      __m128i k;
-      std::memcpy(&k, kw.data(), sizeof(k));
-      // (maskz forms: the plain ones trip g++ 12's -Wuninitialized in its headers)
-      const __m512i want = _mm512_maskz_permutexvar_epi64(0x36, _mm512_setr_epi64(0, 0, 1, 0, 0, 1, 0, 0),
-                                                          _mm512_maskz_broadcast_i32x4(0xFFFF, k));
-      for (;;) {
-        // (R3) acquire: pairs with (W2); the line load below stays after it.
-        const std::uint64_t h1 = b.header.load(std::memory_order_acquire);
-        // One 64-byte load of the whole line and one compare of both slots'
-        // keys. It is not a C++ atomic access: a key word it reads can only
-        // change while its slot is FREE, and a rewrite of a FREE slot
-        // changes the header (W1/W2), so a copy that raced is discarded by
-        // the recheck below exactly as the word-wise copy is. The value is
-        // still read by one atomic word load (W3 stays untorn).
-        const __m512i line = _mm512_load_si512(static_cast<const void*>(&b));
-        const unsigned eq = _mm512_mask_cmpeq_epi64_mask(0x36, line, want);
-        const unsigned both = eq & (eq >> 1);  // bit 1: slot 0's key, bit 4: slot 1's
-        const unsigned sel = both & 0x12u;
-        const std::uint64_t match = (((sel | (sel >> 2)) >> 1) & 3u) & h1;
-        const std::size_t hit = static_cast<std::size_t>(match >> 1);  // slot 0 on a miss
-        vw[0] = b.words[hit][key_words].load(std::memory_order_relaxed);
-        // (R4) acquire: pairs with (W1) if any word read above was rewritten.
-        std::atomic_thread_fence(std::memory_order_acquire);
-        if (NVO_PREDICT_TRUE(b.header.load(std::memory_order_relaxed) == h1)) return match != 0;
+  // ---- read side ------------------------------------------------------------------
+
+  template <bool Vec>
+  [[nodiscard]] NVO_ALWAYS_INLINE std::optional<Value> find_impl(const Key& key) const noexcept {
+    const key_words_t kw = to_words<key_words>(key);
+    const std::uint64_t h = hasher_(key);
+    for (;;) {
+      // (R1) acquire: pairs with (W5).
+      const std::uint64_t moves = moves_.load(std::memory_order_acquire);
+      // (R2) acquire: pairs with (W6).
+      const state* s = state_.load(std::memory_order_acquire);
+      const std::size_t p = primary(h, s->nb);
+      const std::size_t q = secondary(h, p, s->nb);
+      prefetch(&s->buckets[q]);  // overlaps a possible second miss with the first
+      value_words_t vw;
+      // Both buckets, whatever the primary's overflow count: q's line is
+      // already on its way, and a branch on the count mispredicts on misses.
+      if (scan<Vec>(s->buckets[p], kw, vw)) return from_words<Value>(vw);
+      if (scan<Vec>(s->buckets[q], kw, vw)) return from_words<Value>(vw);
+      if (NVO_PREDICT_FALSE(scan_stash<Vec>(*s, kw, vw))) return from_words<Value>(vw);
+      // (R5) then (R6): a key moved between the scans bumped moves_.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (NVO_PREDICT_TRUE(moves_.load(std::memory_order_relaxed) == moves)) return std::nullopt;
+    }
+  }
+
+  template <bool Vec>
+  [[nodiscard]] NVO_ALWAYS_INLINE std::uint64_t find_bulk_impl(std::span<const Key> keys,
+                                                               std::span<Value> out) const noexcept {
+    NVO_ASSERT(keys.size() <= max_burst && out.size() >= keys.size());
+    const std::size_t n = keys.size();
+    std::array<std::uint32_t, max_burst> b1;
+    std::array<std::uint32_t, max_burst> b2;
+    std::array<std::uint32_t, max_burst> hi;  // the hash's secondary lane
+    const std::uint64_t moves = moves_.load(std::memory_order_acquire);  // (R1)
+    const state* s = state_.load(std::memory_order_acquire);             // (R2)
+    // In a local: the (R4) fences would otherwise reload it for every key.
+    const bucket* const bk = s->buckets.get();
+    const std::size_t nb = s->nb;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t h = hasher_(keys[i]);
+      b1[i] = static_cast<std::uint32_t>(primary(h, nb));
+      hi[i] = static_cast<std::uint32_t>(h >> 32);
+      prefetch(&bk[b1[i]]);
+    }
+    std::uint64_t hits = 0;
+    value_words_t vw;
+    for (std::size_t i = 0; i < n; ++i) {
+      const bool hit = scan<Vec>(bk[b1[i]], to_words<key_words>(keys[i]), vw);
+      out[i] = from_words<Value>(vw);  // unspecified on a miss, as documented
+      hits |= static_cast<std::uint64_t>(hit) << i;
+    }
+    const std::uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
+    std::uint64_t misses = all & ~hits;
+    // Secondaries only for the keys the primaries missed: most keys live in
+    // their primary bucket, and on a DRAM-sized table the lines a burst
+    // fetches, not the instructions, bound its time. A burst that mostly
+    // missed also skips the keys whose primary counts no overflow (absent
+    // keys, mostly). A burst of mostly hits does not filter: its primary
+    // misses are keys that sit in their secondary, whose primaries all count
+    // one. The count is reread here (the line is cached).
+    std::uint64_t second = misses;
+    if (2 * static_cast<std::size_t>(std::popcount(misses)) > n) {
+      second = 0;
+      for (std::uint64_t m = misses; m != 0; m &= m - 1) {
+        const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+        const bool overflow = (bk[b1[i]].header.load(std::memory_order_acquire) & overflow_field) != 0;
+        second |= static_cast<std::uint64_t>(overflow) << i;
       }
     }
+    for (std::uint64_t m = second; m != 0; m &= m - 1) {
+      const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+      b2[i] = static_cast<std::uint32_t>(secondary(std::uint64_t{hi[i]} << 32, b1[i], nb));
+      prefetch(&bk[b2[i]]);
+    }
+    for (std::uint64_t m = second; m != 0; m &= m - 1) {
+      const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+      const bool hit = scan<Vec>(bk[b2[i]], to_words<key_words>(keys[i]), vw);
+      out[i] = from_words<Value>(vw);  // out[i] is unspecified on a miss: store without a branch
+      hits |= static_cast<std::uint64_t>(hit) << i;
+    }
+    misses = all & ~hits;
+    if (misses == 0) return hits;
+    if (NVO_PREDICT_FALSE(s->stash_used.load(std::memory_order_acquire) != 0)) {  // (R7)
+      for (std::uint64_t m = misses; m != 0; m &= m - 1) {
+        const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+        if (scan_stash_buckets<Vec>(*s, to_words<key_words>(keys[i]), vw)) {
+          out[i] = from_words<Value>(vw);
+          hits |= 1ull << i;
+        }
+      }
+      misses = all & ~hits;
+    }
+    if (misses != 0) {
+      std::atomic_thread_fence(std::memory_order_acquire);  // (R5)
+      if (NVO_PREDICT_FALSE(moves_.load(std::memory_order_relaxed) != moves)) {  // (R6)
+        for (; misses != 0; misses &= misses - 1) {
+          const std::size_t i = static_cast<std::size_t>(std::countr_zero(misses));
+          if (auto v = find_impl<Vec>(keys[i])) {
+            out[i] = *v;
+            hits |= 1ull << i;
+          }
+        }
+      }
+    }
+    return hits;
+  }
+
+#if NVO_SIMD_X86
+  // The AVX-512 instantiations: compiled for AVX-512 by their own target
+  // attribute, whatever the translation unit's flags, and called only when
+  // the CPU has it (vector_scan_).
+  [[gnu::target(NVO_SIMD_TARGET_AVX512)]] [[nodiscard]] std::optional<Value> find_avx512(
+      const Key& key) const noexcept {
+    return find_impl<true>(key);
+  }
+  [[gnu::target(NVO_SIMD_TARGET_AVX512)]] [[nodiscard]] std::uint64_t find_bulk_avx512(
+      std::span<const Key> keys, std::span<Value> out) const noexcept {
+    return find_bulk_impl<true>(keys, out);
+  }
 #endif
+
+  // scan_stash(): the stash, only while its counter (R7) says it holds keys.
+  template <bool Vec>
+  [[nodiscard]] NVO_ALWAYS_INLINE static bool scan_stash(const state& s, const key_words_t& kw,
+                                                          value_words_t& vw) noexcept {
+    // (R7) acquire: pairs with (W7).
+    if (NVO_PREDICT_TRUE(s.stash_used.load(std::memory_order_acquire) == 0)) return false;
+    return scan_stash_buckets<Vec>(s, kw, vw);
+  }
+  template <bool Vec>
+  [[nodiscard]] static bool scan_stash_buckets(const state& s, const key_words_t& kw, value_words_t& vw) noexcept {
+    for (std::size_t j = 0; j < stash_buckets; ++j)
+      if (scan<Vec>(s.buckets[s.nb + j], kw, vw)) return true;
+    return false;
+  }
+
+  template <bool Vec>
+  [[nodiscard]] static NVO_ALWAYS_INLINE bool scan(const bucket& b, const key_words_t& kw,
+                                                  value_words_t& vw) noexcept {
+#if NVO_SIMD_X86
+    if constexpr (Vec) return scan_avx512(b, kw, vw);
+#endif
+    return scan_words(b, kw, vw);
+  }
+
+  // scan_words(): lock-free consistent search of one bucket (R3, R4).
+  // Branch-free over the slots: every slot's key is compared (unpublished
+  // ones too; the header mask discards them) and the value of the match, or
+  // of slot 0 on a miss, is copied, so the hit slot's position costs no
+  // misprediction.
+  [[nodiscard]] static NVO_ALWAYS_INLINE bool scan_words(const bucket& b, const key_words_t& kw,
+                                                        value_words_t& vw) noexcept {
     for (;;) {
       // (R3) acquire: pairs with (W2).
       const std::uint64_t h1 = b.header.load(std::memory_order_acquire);
@@ -503,12 +631,53 @@ class basic_table {
       // computed without a branch: whether the key sits in this bucket is
       // unpredictable, and a burst pays a misprediction per wrong guess.
       const std::size_t hit = static_cast<std::size_t>(std::countr_zero(match | (1ull << slots))) % slots;
-      for (std::size_t w = 0; w < value_words; ++w) vw[w] = b.words[hit][key_words + w].load(std::memory_order_relaxed);
-      // (R4) acquire: pairs with (W1) if any word copied above was rewritten.
+      for (std::size_t w = 0; w < value_words; ++w)
+        vw[w] = b.words[hit][key_words + w].load(detail::value_load_order);
+      // (R4) acquire: pairs with (W1) if any word copied above was rewritten,
+      // and with (W3) for a value replaced in place.
       std::atomic_thread_fence(std::memory_order_acquire);
       if (NVO_PREDICT_TRUE(b.header.load(std::memory_order_relaxed) == h1)) return match != 0;
     }
   }
+
+#if NVO_SIMD_X86
+  // scan_avx512(): scan_words() for the 2-slot 16-byte-key 8-byte-value
+  // layout with one vector compare of both slots' keys. Not always_inline: it
+  // inlines into the target-attributed find_avx512 / find_bulk_avx512 only.
+  [[gnu::target(NVO_SIMD_TARGET_AVX512)]] [[nodiscard]] static inline bool scan_avx512(
+      const bucket& b, const key_words_t& kw, value_words_t& vw) noexcept {
+    static_assert(sizeof(bucket) == cache_line && slots == 2 && key_words == 2 && value_words == 1);
+    // Key words at line words 1,2 (slot 0) and 4,5 (slot 1).
+    // One broadcast and one permute (not eight inserts from GPRs).
+    __m128i k;
+    std::memcpy(&k, kw.data(), sizeof(k));
+    // (maskz forms: the plain ones trip g++ 12's -Wuninitialized in its headers)
+    const __m512i want = _mm512_maskz_permutexvar_epi64(0x36, _mm512_setr_epi64(0, 0, 1, 0, 0, 1, 0, 0),
+                                                        _mm512_maskz_broadcast_i32x4(0xFFFF, k));
+    for (;;) {
+      // (R3) acquire: pairs with (W2); the line load below stays after it.
+      const std::uint64_t h1 = b.header.load(std::memory_order_acquire);
+      // One 64-byte load of the whole line and one compare of both slots'
+      // keys. It is not a C++ atomic access: a key word it reads can only
+      // change while its slot is FREE, and a rewrite of a FREE slot
+      // changes the header (W1/W2), so a copy that raced is discarded by
+      // the recheck below exactly as the word-wise copy is. The value is
+      // still read by one atomic word load (W3 stays untorn).
+      const __m512i line = _mm512_load_si512(static_cast<const void*>(&b));
+      const unsigned eq = _mm512_mask_cmpeq_epi64_mask(0x36, line, want);
+      const unsigned both = eq & (eq >> 1);  // bit 1: slot 0's key, bit 4: slot 1's
+      const unsigned sel = both & 0x12u;
+      const std::uint64_t match = (((sel | (sel >> 2)) >> 1) & 3u) & h1;
+      const std::size_t hit = static_cast<std::size_t>(match >> 1);  // slot 0 on a miss
+      vw[0] = b.words[hit][key_words].load(std::memory_order_relaxed);
+      // (R4) acquire: pairs with (W1) if any word read above was rewritten, and (W3).
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (NVO_PREDICT_TRUE(b.header.load(std::memory_order_relaxed) == h1)) return match != 0;
+    }
+  }
+#endif
+
+  // ---- write side -----------------------------------------------------------------
 
   [[nodiscard]] static Key slot_key(const bucket& b, std::size_t i) noexcept {
     key_words_t kw;
@@ -519,6 +688,25 @@ class basic_table {
     value_words_t vw;
     for (std::size_t w = 0; w < value_words; ++w) vw[w] = b.words[i][key_words + w].load(std::memory_order_relaxed);
     return from_words<Value>(vw);
+  }
+  [[nodiscard]] static std::uint32_t slot_stamp(const state& s, std::size_t b, std::size_t i) noexcept {
+    if constexpr (has_stamps) {
+      return s.stamps[b * slots + i];
+    } else {
+      return 0;
+    }
+  }
+  static void set_slot_stamp(state& s, std::size_t b, std::size_t i, std::uint32_t w) noexcept {
+    if constexpr (has_stamps) s.stamps[b * slots + i] = w;
+  }
+
+  template <class Pred>
+  bool matches(Pred& pred, const state& s, std::size_t b, std::size_t i) {
+    if constexpr (std::is_invocable_r_v<bool, Pred&, const Key&, const Value&, std::uint32_t>) {
+      return pred(slot_key(s.buckets[b], i), slot_value(s.buckets[b], i), slot_stamp(s, b, i));
+    } else {
+      return pred(slot_key(s.buckets[b], i), slot_value(s.buckets[b], i));
+    }
   }
 
   // Writer-side search (the writer sees its own stores; relaxed suffices).
@@ -536,12 +724,22 @@ class basic_table {
     const std::size_t p = primary(h, s.nb);
     if (auto l = locate_in(s.buckets[p], p, kw)) return l;
     const std::size_t q = secondary(h, p, s.nb);
-    return locate_in(s.buckets[q], q, kw);
+    if (auto l = locate_in(s.buckets[q], q, kw)) return l;
+    if (s.stash_used.load(std::memory_order_relaxed) == 0) return std::nullopt;
+    for (std::size_t j = s.nb; j < s.nb + stash_buckets; ++j)
+      if (auto l = locate_in(s.buckets[j], j, kw)) return l;
+    return std::nullopt;
   }
 
   [[nodiscard]] static int free_slot(const bucket& b) noexcept {
     const std::uint64_t used = b.header.load(std::memory_order_relaxed) & slot_mask;
     return used == slot_mask ? -1 : std::countr_one(used);
+  }
+  // A stash slot that is FREE, outside bucket `except`, or nullopt.
+  [[nodiscard]] static std::optional<location> free_stash_slot(const state& s, std::size_t except) noexcept {
+    for (std::size_t j = s.nb; j < s.nb + stash_buckets; ++j)
+      if (const int f = free_slot(s.buckets[j]); j != except && f >= 0) return location{j, static_cast<std::size_t>(f)};
+    return std::nullopt;
   }
 
   // Writes a FREE slot (W1 then relaxed stores); it stays invisible until published.
@@ -558,7 +756,12 @@ class basic_table {
     b.header.store((((h | add) & ~remove) & slot_mask) | ((h & ~slot_mask) + generation_one),
                    std::memory_order_release);
   }
-  static void unpublish(bucket& b, std::size_t i) noexcept { publish(b, 0, 1ull << i); }
+  // (W7) release: raises or lowers the stash counter after the stash change.
+  void count_stash(state& s, int delta) noexcept {
+    const std::uint32_t n = s.stash_used.load(std::memory_order_relaxed) + static_cast<std::uint32_t>(delta);
+    s.stash_used.store(n, std::memory_order_release);
+    if (&s == state_.load(std::memory_order_relaxed)) stashed_.store(n, std::memory_order_relaxed);
+  }
   // Counts (+1) or uncounts (-1) a key of primary bucket b that lives in its
   // secondary; one (W2) release store with a new generation. A count that
   // reached overflow_max stays there (an overestimate only costs a read).
@@ -571,26 +774,45 @@ class basic_table {
     b.header.store(((h & ~overflow_field) + generation_one) | next << overflow_shift, std::memory_order_release);
   }
 
-  // Moves slot (from_b, i) to a FREE slot j of bucket to_b, the key's other
-  // bucket: count it in its primary if it leaves it, publish in to_b, bump
-  // moves_ (W5), unpublish the source, uncount it if it came home. Readers
-  // find the key in one of the two buckets or see moves_ change.
+  // Publishes a new key in FREE slot (b, i), counting it in its primary's
+  // overflow first if b is its secondary and raising the stash counter after
+  // if b is a stash bucket.
+  void publish_new(state& s, std::size_t b, std::size_t i, std::size_t home, const key_words_t& kw,
+                   const value_words_t& vw, std::uint32_t stamp) noexcept {
+    if (b != home && b < s.nb) adjust_overflow(s.buckets[home], +1);  // before it is visible in its secondary
+    write_slot(s.buckets[b], i, kw, vw);
+    set_slot_stamp(s, b, i, stamp);
+    publish(s.buckets[b], 1ull << i, 0);
+    if (b >= s.nb) count_stash(s, +1);
+  }
+  // Unpublishes entry (b, i) whose hash is h, then uncounts it.
+  void unpublish_entry(state& s, std::size_t b, std::size_t i, std::uint64_t h) noexcept {
+    publish(s.buckets[b], 0, 1ull << i);
+    if (b >= s.nb) {
+      count_stash(s, -1);
+    } else if (const std::size_t home = primary(h, s.nb); b != home) {
+      adjust_overflow(s.buckets[home], -1);
+    }
+  }
+
+  // Moves the entry at (from_b, i) with value vw to FREE slot (to_b, j):
+  // publish in the destination, bump moves_ (W5), unpublish the source.
+  // Readers find the key in one of the two places or see moves_ change.
+  void transfer(state& s, std::size_t from_b, std::size_t i, std::size_t to_b, std::size_t j, const key_words_t& kw,
+                const value_words_t& vw, std::uint64_t h) noexcept {
+    publish_new(s, to_b, j, primary(h, s.nb), kw, vw, slot_stamp(s, from_b, i));
+    // (W5) release: pairs with (R1); ordered after the destination publish
+    // and, through the source's (W1)/(W2), before its unpublish.
+    moves_.store(moves_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    unpublish_entry(s, from_b, i, h);
+  }
   void move_slot(state& s, std::size_t from_b, std::size_t i, std::size_t to_b, std::size_t j) noexcept {
-    bucket& from = s.buckets[from_b];
-    bucket& to = s.buckets[to_b];
+    const bucket& from = s.buckets[from_b];
     key_words_t kw;
     value_words_t vw;
     for (std::size_t w = 0; w < key_words; ++w) kw[w] = from.words[i][w].load(std::memory_order_relaxed);
     for (std::size_t w = 0; w < value_words; ++w) vw[w] = from.words[i][key_words + w].load(std::memory_order_relaxed);
-    const std::size_t home = primary(hasher_(from_words<Key>(kw)), s.nb);
-    if (to_b != home) adjust_overflow(from, +1);
-    write_slot(to, j, kw, vw);
-    publish(to, 1ull << j, 0);
-    // (W5) release: pairs with (R1); ordered after the destination publish
-    // and, through the source's (W1)/(W2), before its unpublish.
-    moves_.store(moves_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    unpublish(from, i);
-    if (to_b == home) adjust_overflow(to, -1);
+    transfer(s, from_b, i, to_b, j, kw, vw, hasher_(from_words<Key>(kw)));
   }
 
   // Frees a slot in bucket p or q by a breadth-first cuckoo path search
@@ -640,106 +862,155 @@ class basic_table {
     return false;
   }
 
-  // Places a new key into s (not present there). False when no room.
-  bool place(state& s, const key_words_t& kw, const value_words_t& vw, std::uint64_t h) {
+  // Places a new key into s (not present there): one of its buckets, else
+  // after a cuckoo path search, else the stash. False when there is no room.
+  bool place(state& s, const key_words_t& kw, const value_words_t& vw, std::uint64_t h, std::uint32_t stamp) {
     const std::size_t p = primary(h, s.nb);
     const std::size_t q = secondary(h, p, s.nb);
     for (int attempt = 0; attempt < 2; ++attempt) {
       for (const std::size_t b : {p, q}) {
         if (const int f = free_slot(s.buckets[b]); f >= 0) {
-          if (b == q) adjust_overflow(s.buckets[p], +1);  // before it is visible in its secondary
-          write_slot(s.buckets[b], static_cast<std::size_t>(f), kw, vw);
-          publish(s.buckets[b], 1ull << f, 0);
+          publish_new(s, b, static_cast<std::size_t>(f), p, kw, vw, stamp);
           return true;
         }
       }
-      if (attempt == 0 && !make_room(s, p, q)) return false;
+      if (attempt == 0 && !make_room(s, p, q)) break;
+    }
+    if (const auto st = free_stash_slot(s, s.nb + stash_buckets)) {
+      publish_new(s, st->bucket, st->slot, p, kw, vw, stamp);
+      return true;
     }
     return false;
   }
 
-  // Replaces the value of the PUBLISHED slot at loc.
-  bool replace(state& s, const location& loc, const key_words_t& kw, const value_words_t& vw, std::uint64_t h) {
-    bucket& b = s.buckets[loc.bucket];
+  // Replaces the value of the PUBLISHED entry at loc. False when a
+  // multi-word value finds no FREE slot to go to, even after a cuckoo search.
+  bool replace(state& s, location loc, const key_words_t& kw, const value_words_t& vw, std::uint64_t h) {
     if constexpr (inline_value_update) {
-      // (W3) relaxed: one word, readers see old or new; the key is unchanged.
-      b.words[loc.slot][key_words].store(vw[0], std::memory_order_relaxed);
+      // (W3) release: one word, readers see old or new, and what a new
+      // pointer points to; the key is unchanged. Pairs with (R4).
+      s.buckets[loc.bucket].words[loc.slot][key_words].store(vw[0], std::memory_order_release);
       return true;
     } else {
-      if (const int f = free_slot(b); f >= 0) {
-        // Same bucket: one header store swaps old for new.
-        write_slot(b, static_cast<std::size_t>(f), kw, vw);
-        publish(b, 1ull << f, 1ull << loc.slot);
-        return true;
-      }
       const std::size_t p = primary(h, s.nb);
-      const std::size_t other = loc.bucket == p ? secondary(h, p, s.nb) : p;
-      if (const int f = free_slot(s.buckets[other]); f >= 0) {
-        if (other != p) adjust_overflow(s.buckets[p], +1);
-        write_slot(s.buckets[other], static_cast<std::size_t>(f), kw, vw);
-        publish(s.buckets[other], 1ull << f, 0);
-        moves_.store(moves_.load(std::memory_order_relaxed) + 1, std::memory_order_release);  // (W5)
-        unpublish(b, loc.slot);
-        if (other == p) adjust_overflow(s.buckets[p], -1);
+      const std::size_t q = secondary(h, p, s.nb);
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        bucket& b = s.buckets[loc.bucket];
+        if (const int f = free_slot(b); f >= 0) {
+          // Same bucket: one header store swaps old for new.
+          write_slot(b, static_cast<std::size_t>(f), kw, vw);
+          set_slot_stamp(s, loc.bucket, static_cast<std::size_t>(f), slot_stamp(s, loc.bucket, loc.slot));
+          publish(b, 1ull << f, 1ull << loc.slot);
+          return true;
+        }
+        for (const std::size_t other : {p, q}) {
+          if (other == loc.bucket) continue;
+          if (const int f = free_slot(s.buckets[other]); f >= 0) {
+            transfer(s, loc.bucket, loc.slot, other, static_cast<std::size_t>(f), kw, vw, h);
+            return true;
+          }
+        }
+        if (attempt == 1 || !make_room(s, p, q)) break;
+        loc = *locate(s, kw, h);  // the search may have moved the key itself
+      }
+      if (const auto st = free_stash_slot(s, loc.bucket)) {
+        transfer(s, loc.bucket, loc.slot, st->bucket, st->slot, kw, vw, h);
         return true;
       }
       return false;
     }
   }
 
+  // Moves stashed keys back to a bucket of theirs that has room (no search):
+  // an empty stash keeps misses at one counter load.
+  void drain_stash(state& s) noexcept {
+    if (s.stash_used.load(std::memory_order_relaxed) == 0) return;
+    for (std::size_t j = s.nb; j < s.nb + stash_buckets; ++j) {
+      for (std::uint64_t m = s.buckets[j].header.load(std::memory_order_relaxed) & slot_mask; m != 0; m &= m - 1) {
+        const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+        const std::uint64_t h = hasher_(slot_key(s.buckets[j], i));
+        const std::size_t p = primary(h, s.nb);
+        for (const std::size_t b : {p, secondary(h, p, s.nb)}) {
+          if (const int f = free_slot(s.buckets[b]); f >= 0) {
+            move_slot(s, j, i, b, static_cast<std::size_t>(f));
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  // Growth only when the table is at least half full: below that, a key
+  // without room collides with others, and doubling would not separate them.
+  [[nodiscard]] bool may_grow(const state& s) const noexcept {
+    return options_.grow && 2 * size_.load(std::memory_order_relaxed) >= s.nb * slots;
+  }
+
   absl::Status put(const Key& key, const Value& value, bool overwrite) {
     const key_words_t kw = to_words<key_words>(key);
     const value_words_t vw = to_words<value_words>(value);
     const std::uint64_t h = hasher_(key);
-    for (;;) {
-      state* s = state_.load(std::memory_order_relaxed);
-      if (const auto loc = locate(*s, kw, h)) {
+    for (bool grown = false;; grown = true) {
+      state& s = *state_.load(std::memory_order_relaxed);
+      if (const auto loc = locate(s, kw, h)) {
         if (!overwrite) return absl::AlreadyExistsError("nvo table: key already present");
-        if (replace(*s, *loc, kw, vw, h)) return absl::OkStatus();
-        // Both buckets full: free a slot next to the key, then retry.
-        const std::size_t p = primary(h, s->nb);
-        if (make_room(*s, p, secondary(h, p, s->nb))) continue;
-      } else if (place(*s, kw, vw, h)) {
+        if (replace(s, *loc, kw, vw, h)) return absl::OkStatus();
+      } else if (place(s, kw, vw, h, 0)) {
         size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         return absl::OkStatus();
       }
-      if (!options_.grow) return absl::ResourceExhaustedError("nvo table full (growth disabled)");
-      grow();
+      if (!options_.grow) return absl::ResourceExhaustedError("nvo table: full (growth disabled)");
+      if (grown) return absl::ResourceExhaustedError("nvo table: no room for the key after one growth");
+      if (!may_grow(s))
+        return absl::ResourceExhaustedError("nvo table: no room for the key below half load (colliding keys)");
+      if (!grow()) return absl::ResourceExhaustedError("nvo table: full at max_capacity");
     }
   }
 
-  // Rebuilds into twice the buckets, publishes (W6), retires the old array.
-  void grow() {
+  // Rebuilds into twice the buckets (capped by max_capacity), publishes
+  // (W6), retires the old array. False, with the old array kept, when the cap
+  // allows no more buckets or an entry finds no room in the new array.
+  bool grow() {
     state* old = state_.load(std::memory_order_relaxed);
-    for (std::size_t nb = old->nb * 2;; nb *= 2) {
-      auto next = std::make_unique<state>(nb);
-      bool ok = true;
-      for (std::size_t b = 0; b < old->nb && ok; ++b) {
-        const bucket& bk = old->buckets[b];
-        for (std::uint64_t m = bk.header.load(std::memory_order_relaxed) & slot_mask; m != 0 && ok; m &= m - 1) {
-          const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-          key_words_t kw;
-          value_words_t vw;
-          for (std::size_t w = 0; w < key_words; ++w) kw[w] = bk.words[i][w].load(std::memory_order_relaxed);
-          for (std::size_t w = 0; w < value_words; ++w) vw[w] = bk.words[i][key_words + w].load(std::memory_order_relaxed);
-          ok = place(*next, kw, vw, hasher_(from_words<Key>(kw)));
-        }
+    std::size_t nb = old->nb * 2;
+    if (options_.max_capacity != 0) nb = std::min(nb, buckets_for(options_.max_capacity));
+    if (nb <= old->nb) return false;
+    auto next = std::make_unique<state>(nb);
+    for (std::size_t b = 0; b < old->nb + stash_buckets; ++b) {
+      const bucket& bk = old->buckets[b];
+      for (std::uint64_t m = bk.header.load(std::memory_order_relaxed) & slot_mask; m != 0; m &= m - 1) {
+        const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+        key_words_t kw;
+        value_words_t vw;
+        for (std::size_t w = 0; w < key_words; ++w) kw[w] = bk.words[i][w].load(std::memory_order_relaxed);
+        for (std::size_t w = 0; w < value_words; ++w) vw[w] = bk.words[i][key_words + w].load(std::memory_order_relaxed);
+        if (!place(*next, kw, vw, hasher_(from_words<Key>(kw)), slot_stamp(*old, b, i))) return false;
       }
-      if (!ok) continue;
-      // (W6) release: readers that load the new array see it fully built.
-      state_.store(next.release(), std::memory_order_release);
-      ++growths_;
-      reclaimer_->retire(old, [](void* p) { delete static_cast<state*>(p); });
-      return;
     }
+    // The new array's stash counter was raised by its own places; readers
+    // see it through (W6).
+    stashed_.store(next->stash_used.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    // (W6) release: readers that load the new array see it fully built.
+    state* const fresh = next.release();
+    state_.store(fresh, std::memory_order_release);
+    slot_count_.store(fresh->nb * slots, std::memory_order_relaxed);
+    memory_bytes_.store(fresh->bytes() + sizeof(*this), std::memory_order_relaxed);
+    growths_.store(growths_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    reclaimer_->retire(old, [](void* p) { delete static_cast<state*>(p); });
+    return true;
   }
 
   table_options options_;
   std::unique_ptr<reclaimer_type> owned_;
   reclaimer_type* reclaimer_;
-  [[no_unique_address]] hasher hasher_{};
-  std::uint64_t growths_ = 0;
+  hasher hasher_;
+  bool vector_scan_ = vector_shape && !detail::tsan_build && simd::active() == simd::isa::avx512;
+  // Statistics: written by the writer (relaxed), read from any thread.
   std::atomic<std::size_t> size_{0};
+  std::atomic<std::size_t> slot_count_{0};
+  std::atomic<std::size_t> memory_bytes_{0};
+  std::atomic<std::size_t> stashed_{0};
+  std::atomic<std::uint64_t> growths_{0};
   alignas(cache_line) std::atomic<state*> state_{nullptr};
   std::atomic<std::uint64_t> moves_{0};
 };

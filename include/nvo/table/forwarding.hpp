@@ -23,31 +23,46 @@
 //   if (auto* fl = fdb.flood_list_of(vni)) for (auto& pa : fl->remotes) replicate(pa);
 //
 // CONCURRENCY (see basic_table.hpp for the protocol and memory orders)
-//   lookup, lookup_bulk, is_member, flood_list_of: lock-free, any threads; no
-//     allocation, locks or exceptions. flood_list_of()'s pointer stays valid until
-//     the calling reader's next quiescent state (reclaimer read side).
+//   lookup, lookup_bulk, is_member, flood_list_of, stats: lock-free, any
+//     threads; no allocation, locks or exceptions. flood_list_of()'s pointer
+//     stays valid until the calling reader's next quiescent state (reclaimer
+//     read side); the list it points to was fully built before it was
+//     published (release store, basic_table W2/W3).
 //   everything else (add/remove/learn/age/set_flood_list/...): one writer
 //     thread at a time, serialized by the caller; blocking only among writers.
 //   Records are copied out whole; a reader never sees a half-written one.
 //
+// BOUNDED UNDER ATTACK
+//   A tenant chooses the source MACs that learning inserts. The tables hash
+//   with keyed_hash (a per-table secret) by default, every call does at most
+//   one growth, and a MAC that finds no room is refused (learn_result::
+//   table_full, counted) without evicting anything, static entries least of
+//   all. The learn limit's per-VNI counts live in a fixed array sized once
+//   from l2_options::max_learning_vnis: learning never allocates.
+//
 // TIME
 //   The caller passes the time in seconds (any monotonic origin) to learn()
 //   and age(), so tests drive a fake clock and the datapath reads no clock.
+//   The time a MAC was last seen is a writer-only word beside the record
+//   (policy::writer_stamp), so refreshing an active MAC every second writes
+//   nothing that readers copy.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "nvo/config.hpp"
 #include "nvo/table/basic_table.hpp"
 #include "nvo/wire/address.hpp"
-#include "nvo/wire/dissect.hpp"
+#include "nvo/wire/encapsulation.hpp"
 
 NVO_BEGIN_NAMESPACE
 namespace table {
@@ -72,17 +87,86 @@ template <class P>
 struct is_learning_policy : std::false_type {};
 template <bool On>
 struct is_learning_policy<policy::learning<On>> : std::true_type {};
+
+// vni_counts: writer-only per-VNI counters in one fixed array (linear
+// probing, backward-shift deletion), sized at construction for `capacity`
+// VNIs with a non-zero count. No allocation after construction; a VNI beyond
+// capacity is refused. Keys are 24-bit VNIs; empty slots hold empty_key.
+class vni_counts {
+ public:
+  explicit vni_counts(std::size_t capacity)
+      : capacity_(capacity), mask_(std::bit_ceil(std::max<std::size_t>(2 * capacity, 2)) - 1),
+        slots_(capacity == 0 ? 0 : mask_ + 1) {}
+
+  [[nodiscard]] std::uint32_t get(std::uint32_t vni) const noexcept {
+    if (slots_.empty()) return 0;
+    for (std::size_t i = home(vni);; i = (i + 1) & mask_) {
+      if (slots_[i].vni == vni) return slots_[i].count;
+      if (slots_[i].vni == empty_key) return 0;
+    }
+  }
+  // increment(): false (nothing changed) when vni is new and capacity VNIs are counted.
+  [[nodiscard]] bool increment(std::uint32_t vni) noexcept {
+    if (slots_.empty()) return false;
+    std::size_t i = home(vni);
+    for (; slots_[i].vni != empty_key; i = (i + 1) & mask_) {
+      if (slots_[i].vni == vni) {
+        ++slots_[i].count;
+        return true;
+      }
+    }
+    if (used_ == capacity_) return false;
+    slots_[i] = {vni, 1};
+    ++used_;
+    return true;
+  }
+  // decrement(): PRECONDITION get(vni) > 0. A count that reaches zero frees its slot.
+  void decrement(std::uint32_t vni) noexcept {
+    if (slots_.empty()) return;
+    std::size_t i = home(vni);
+    while (slots_[i].vni != vni) i = (i + 1) & mask_;
+    NVO_ASSERT(slots_[i].count > 0);
+    if (--slots_[i].count != 0) return;
+    // Backward-shift deletion: pull later entries of the run into the hole.
+    for (std::size_t j = (i + 1) & mask_; slots_[j].vni != empty_key; j = (j + 1) & mask_) {
+      const std::size_t h = home(slots_[j].vni);
+      if (((j - h) & mask_) >= ((j - i) & mask_)) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = {};
+    --used_;
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return used_; }
+
+ private:
+  static constexpr std::uint32_t empty_key = 0xFFFFFFFFu;
+  struct slot {
+    std::uint32_t vni = empty_key;
+    std::uint32_t count = 0;
+  };
+  // Fibonacci hashing: VNIs are chosen by the operator, not by tenants.
+  [[nodiscard]] std::size_t home(std::uint32_t vni) const noexcept {
+    return static_cast<std::size_t>((std::uint64_t{vni} * 0x9E3779B97F4A7C15ull) >> 32) & mask_;
+  }
+  std::size_t capacity_;
+  std::size_t mask_;
+  std::size_t used_ = 0;
+  std::vector<slot> slots_;
+};
 }  // namespace detail
 
 enum class endpoint_flags : std::uint8_t { learned = 0, static_entry = 1 };
 
-// Where a customer address lives: 32 bytes, copied whole by readers.
+// Where a customer address lives: 32 bytes, copied whole by readers. It
+// holds only what the datapath reads: a learned entry's last-seen time is
+// kept by the writer outside the record (l2_forwarding_table::last_seen).
 struct tunnel_endpoint {
   wire::ip_address provider;                                    // underlay address (v4 or v6)
   wire::encapsulation encap = wire::encapsulation::vxlan;       // how to reach it
   endpoint_flags flags = endpoint_flags::static_entry;          // learning never overwrites static
-  std::uint8_t reserved = 0;
-  std::uint32_t last_seen = 0;                                  // seconds, caller's clock
+  std::uint8_t reserved[5]{};
   std::uint64_t tunnel_id = 0;                                  // VNI, VSID or STT context id
 
   [[nodiscard]] constexpr bool is_static() const noexcept { return flags == endpoint_flags::static_entry; }
@@ -122,13 +206,30 @@ struct flood_list {
 
 enum class learn_result : std::uint8_t {
   learned,          // new entry
-  refreshed,        // same endpoint, last_seen updated
+  refreshed,        // same endpoint, last-seen time updated
   moved,            // MAC moved to another endpoint (entry updated, counted)
   static_conflict,  // a static entry holds the MAC elsewhere: not learned (Linux drops the packet)
   limit_reached,    // the VNI holds its learn limit of learned MACs
   invalid_source,   // multicast or all-zero source MAC
-  table_full,       // no room and growth disabled
+  invalid_vni,      // VNI wider than 24 bits
+  too_many_vnis,    // max_learning_vnis VNIs already hold learned MACs
+  table_full,       // no room for the MAC (full, at max_capacity, or colliding keys)
 };
+
+[[nodiscard]] constexpr std::string_view to_string(learn_result r) noexcept {
+  switch (r) {
+    case learn_result::learned: return "learned";
+    case learn_result::refreshed: return "refreshed";
+    case learn_result::moved: return "moved";
+    case learn_result::static_conflict: return "static_conflict";
+    case learn_result::limit_reached: return "limit_reached";
+    case learn_result::invalid_source: return "invalid_source";
+    case learn_result::invalid_vni: return "invalid_vni";
+    case learn_result::too_many_vnis: return "too_many_vnis";
+    case learn_result::table_full: return "table_full";
+  }
+  return "unknown";
+}
 
 struct l2_options {
   table_options entries{};                 // MAC entries
@@ -136,21 +237,26 @@ struct l2_options {
   table_options vnis{.capacity = 64};      // VNIs with flood lists
   std::uint32_t age_timeout_s = 300;       // Linux FDB_AGE_DEFAULT / OVS mac-aging-time
   std::uint32_t learn_limit_per_vni = 0;   // 0: unlimited (Linux maxaddress)
+  std::size_t max_learning_vnis = 4096;    // VNIs that may hold learned MACs at once (learning only)
   wire::encapsulation learn_encap = wire::encapsulation::vxlan;
 };
 
+// A snapshot of the learning counters; l2_forwarding_table::stats() may be
+// called from any thread.
 struct l2_stats {
   std::uint64_t learned = 0;
   std::uint64_t moves = 0;
   std::uint64_t static_conflicts = 0;
-  std::uint64_t limit_drops = 0;
+  std::uint64_t limit_drops = 0;      // learn_result::limit_reached and too_many_vnis
+  std::uint64_t invalid_sources = 0;  // learn_result::invalid_source and invalid_vni
+  std::uint64_t table_full = 0;
   std::uint64_t aged = 0;
 };
 
 template <class... Policies>
 class l2_forwarding_table {
   using reclaimer_t = detail::type_param_t<policy::reclaimer, reclaim::none, Policies...>;
-  using hash_t = detail::type_param_t<policy::hash, crc32c_hash, Policies...>;
+  using hash_t = detail::type_param_t<policy::hash, keyed_hash, Policies...>;
   static constexpr bool learning = detail::learning_param<Policies...>::value;
   static_assert(((detail::is_known_policy<Policies>::value || detail::is_learning_policy<Policies>::value) && ...),
                 "l2_forwarding_table: unknown policy; use policy::hash, policy::reclaimer, policy::learning");
@@ -163,14 +269,17 @@ class l2_forwarding_table {
   struct vni_key {
     std::uint32_t vni = 0;
   };
-  template <class K, class V>
-  using table_t = basic_table<K, V, policy::hash<hash_t>, policy::reclaimer<reclaimer_t>>;
+  template <class K, class V, class... Extra>
+  using table_t = basic_table<K, V, policy::hash<hash_t>, policy::reclaimer<reclaimer_t>, Extra...>;
+  using fdb_t = table_t<l2_key, tunnel_endpoint, policy::writer_stamp<learning>>;
 
  public:
   explicit l2_forwarding_table(l2_options o = {})
     requires std::default_initializable<reclaimer_t>
       : l2_forwarding_table(o, std::make_unique<reclaimer_t>()) {}
-  l2_forwarding_table(l2_options o, reclaimer_t& r) : options_(o), rec_(&r), fdb_(o.entries, r), members_(o.members, r), flood_(o.vnis, r) {}
+  l2_forwarding_table(l2_options o, reclaimer_t& r)
+      : options_(o), rec_(&r), fdb_(o.entries, r), members_(o.members, r), flood_(o.vnis, r),
+        learned_per_vni_(learning ? o.max_learning_vnis : 0) {}
   l2_forwarding_table(const l2_forwarding_table&) = delete;
   l2_forwarding_table& operator=(const l2_forwarding_table&) = delete;
   ~l2_forwarding_table() {
@@ -203,65 +312,75 @@ class l2_forwarding_table {
     ep.flags = endpoint_flags::static_entry;
     const auto old = fdb_.find(l2_key{vni, mac});
     if (auto st = fdb_.insert_or_assign(l2_key{vni, mac}, ep); !st.ok()) return st;
-    if (old && !old->is_static()) --learned_per_vni_[vni];
+    if (old && !old->is_static()) learned_per_vni_.decrement(vni);
     return absl::OkStatus();
   }
   // remove(): deletes an entry, static or learned.
   [[nodiscard]] absl::Status remove(std::uint32_t vni, wire::mac_address mac) {
+    if (auto st = check_key(vni, mac); !st.ok()) return st;
     const auto old = fdb_.find(l2_key{vni, mac});
     if (auto st = fdb_.erase(l2_key{vni, mac}); !st.ok()) return st;
-    if (!old->is_static()) --learned_per_vni_[vni];
+    if (!old->is_static()) learned_per_vni_.decrement(vni);
     return absl::OkStatus();
   }
 
   // learn(): data-plane learning from a decapsulated packet (vxlan_snoop).
+  // Every outcome but learned/refreshed/moved leaves the table unchanged
+  // and is counted in stats().
   learn_result learn(std::uint32_t vni, wire::mac_address src_mac, const wire::ip_address& outer_src, std::uint32_t now_s)
     requires learning
   {
-    if (src_mac.is_multicast() || src_mac.is_zero()) return learn_result::invalid_source;
-    const l2_key key{vni & 0xFFFFFF, src_mac};
+    if (vni > max_vni) return count(stats_.invalid_sources, learn_result::invalid_vni);
+    if (src_mac.is_multicast() || src_mac.is_zero()) return count(stats_.invalid_sources, learn_result::invalid_source);
+    const l2_key key{vni, src_mac};
     const auto old = fdb_.find(key);
     if (old) {
       if (old->provider == outer_src && old->encap == options_.learn_encap) {
-        if (old->is_static() || old->last_seen == now_s) return learn_result::refreshed;
-        tunnel_endpoint ep = *old;
-        ep.last_seen = now_s;
-        return fdb_.insert_or_assign(key, ep).ok() ? learn_result::refreshed : learn_result::table_full;
+        if (!old->is_static()) (void)fdb_.set_stamp(key, now_s);  // beside the record: readers see no write
+        return learn_result::refreshed;
       }
-      if (old->is_static()) {
-        ++stats_.static_conflicts;
-        return learn_result::static_conflict;
-      }
-      if (!fdb_.insert_or_assign(key, learned_endpoint(key.vni, outer_src, now_s)).ok()) return learn_result::table_full;
-      ++stats_.moves;
-      return learn_result::moved;
+      if (old->is_static()) return count(stats_.static_conflicts, learn_result::static_conflict);
+      if (!fdb_.insert_or_assign(key, learned_endpoint(vni, outer_src)).ok())
+        return count(stats_.table_full, learn_result::table_full);
+      (void)fdb_.set_stamp(key, now_s);
+      return count(stats_.moves, learn_result::moved);
     }
-    std::uint32_t& count = learned_per_vni_[key.vni];
-    if (options_.learn_limit_per_vni != 0 && count >= options_.learn_limit_per_vni) {
-      ++stats_.limit_drops;
-      return learn_result::limit_reached;
+    if (options_.learn_limit_per_vni != 0 && learned_per_vni_.get(vni) >= options_.learn_limit_per_vni)
+      return count(stats_.limit_drops, learn_result::limit_reached);
+    if (!learned_per_vni_.increment(vni)) return count(stats_.limit_drops, learn_result::too_many_vnis);
+    if (!fdb_.insert(key, learned_endpoint(vni, outer_src)).ok()) {
+      learned_per_vni_.decrement(vni);
+      return count(stats_.table_full, learn_result::table_full);
     }
-    if (!fdb_.insert(key, learned_endpoint(key.vni, outer_src, now_s)).ok()) return learn_result::table_full;
-    ++count;
-    ++stats_.learned;
-    return learn_result::learned;
+    (void)fdb_.set_stamp(key, now_s);
+    return count(stats_.learned, learn_result::learned);
+  }
+
+  // last_seen(): when learning last saw the MAC (seconds, caller's clock);
+  // nullopt for an absent or static entry. Writer side.
+  [[nodiscard]] std::optional<std::uint32_t> last_seen(std::uint32_t vni, wire::mac_address mac) const
+    requires learning
+  {
+    const auto ep = fdb_.find(l2_key{vni, mac});
+    if (!ep || ep->is_static()) return std::nullopt;
+    return fdb_.stamp(l2_key{vni, mac});
   }
 
   // age(): removes learned entries not seen for age_timeout_s; returns how many.
   std::size_t age(std::uint32_t now_s) {
-    const std::size_t n = fdb_.erase_if([&](const l2_key& k, const tunnel_endpoint& ep) {
-      if (ep.is_static() || now_s - ep.last_seen < options_.age_timeout_s) return false;
-      --learned_per_vni_[k.vni];
+    const std::size_t n = fdb_.erase_if([&](const l2_key& k, const tunnel_endpoint& ep, std::uint32_t seen) {
+      if (ep.is_static() || now_s - seen < options_.age_timeout_s) return false;
+      learned_per_vni_.decrement(k.vni);
       return true;
     });
-    stats_.aged += n;
+    add(stats_.aged, n);
     return n;
   }
 
   // set_flood_list(): publishes a new list for vni; the old one is retired.
   [[nodiscard]] absl::Status set_flood_list(std::uint32_t vni, std::span<const wire::ip_address> remotes,
                                             std::optional<wire::ip_address> group = std::nullopt) {
-    if (vni > 0xFFFFFF) return absl::InvalidArgumentError("nvo l2 table: VNI exceeds 24 bits");
+    if (vni > max_vni) return absl::InvalidArgumentError("nvo l2 table: VNI exceeds 24 bits");
     auto list = std::make_unique<flood_list>(flood_list{{remotes.begin(), remotes.end()}, group});
     const auto old = flood_.find(vni_key{vni});
     if (auto st = flood_.insert_or_assign(vni_key{vni}, reinterpret_cast<std::uint64_t>(list.get())); !st.ok()) return st;
@@ -277,7 +396,7 @@ class l2_forwarding_table {
   }
 
   [[nodiscard]] absl::Status add_member(std::uint32_t vni, const wire::ip_address& pa) {
-    if (vni > 0xFFFFFF || pa.version == 0) return absl::InvalidArgumentError("nvo l2 table: bad VNI or unset PA");
+    if (vni > max_vni || pa.version == 0) return absl::InvalidArgumentError("nvo l2 table: bad VNI or unset PA");
     return members_.insert_or_assign(member_key{vni, pa}, 1);
   }
   [[nodiscard]] absl::Status remove_member(std::uint32_t vni, const wire::ip_address& pa) {
@@ -285,16 +404,41 @@ class l2_forwarding_table {
   }
 
   [[nodiscard]] std::size_t size() const noexcept { return fdb_.size(); }
-  [[nodiscard]] std::uint32_t learned_in(std::uint32_t vni) const {
-    const auto it = learned_per_vni_.find(vni);
-    return it == learned_per_vni_.end() ? 0 : it->second;
+  // learned_in(): learned MACs in vni. Writer side.
+  [[nodiscard]] std::uint32_t learned_in(std::uint32_t vni) const noexcept { return learned_per_vni_.get(vni); }
+  [[nodiscard]] l2_stats stats() const noexcept {
+    const auto get = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+    return {get(stats_.learned),         get(stats_.moves),      get(stats_.static_conflicts), get(stats_.limit_drops),
+            get(stats_.invalid_sources), get(stats_.table_full), get(stats_.aged)};
   }
-  [[nodiscard]] const l2_stats& stats() const noexcept { return stats_; }
+  // The MAC table itself, for its introspection (memory_bytes, growths, stashed).
+  [[nodiscard]] const fdb_t& entries() const noexcept { return fdb_; }
 
  private:
+  static constexpr std::uint32_t max_vni = 0xFFFFFF;
+
+  // Counters: written by the writer with relaxed stores, read by stats()
+  // from any thread (relaxed: each counter is independent).
+  struct counters {
+    std::atomic<std::uint64_t> learned{0};
+    std::atomic<std::uint64_t> moves{0};
+    std::atomic<std::uint64_t> static_conflicts{0};
+    std::atomic<std::uint64_t> limit_drops{0};
+    std::atomic<std::uint64_t> invalid_sources{0};
+    std::atomic<std::uint64_t> table_full{0};
+    std::atomic<std::uint64_t> aged{0};
+  };
+  static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);  // one writer
+  }
+  static learn_result count(std::atomic<std::uint64_t>& c, learn_result r) noexcept {
+    add(c, 1);
+    return r;
+  }
+
   l2_forwarding_table(l2_options o, std::unique_ptr<reclaimer_t> owned)
       : options_(o), owned_(std::move(owned)), rec_(owned_.get()), fdb_(o.entries, *rec_), members_(o.members, *rec_),
-        flood_(o.vnis, *rec_) {}
+        flood_(o.vnis, *rec_), learned_per_vni_(learning ? o.max_learning_vnis : 0) {}
 
   static const flood_list* to_list(std::uint64_t p) noexcept { return reinterpret_cast<const flood_list*>(p); }
   void retire_list(std::uint64_t p) {
@@ -302,22 +446,22 @@ class l2_forwarding_table {
   }
 
   static absl::Status check_key(std::uint32_t vni, wire::mac_address mac) {
-    if (vni > 0xFFFFFF) return absl::InvalidArgumentError("nvo l2 table: VNI exceeds 24 bits");
+    if (vni > max_vni) return absl::InvalidArgumentError("nvo l2 table: VNI exceeds 24 bits");
     if (mac.is_multicast() || mac.is_zero()) return absl::InvalidArgumentError("nvo l2 table: MAC must be unicast");
     return absl::OkStatus();
   }
-  tunnel_endpoint learned_endpoint(std::uint32_t vni, const wire::ip_address& pa, std::uint32_t now_s) const noexcept {
-    return tunnel_endpoint{pa, options_.learn_encap, endpoint_flags::learned, 0, now_s, vni};
+  tunnel_endpoint learned_endpoint(std::uint32_t vni, const wire::ip_address& pa) const noexcept {
+    return tunnel_endpoint{.provider = pa, .encap = options_.learn_encap, .flags = endpoint_flags::learned, .tunnel_id = vni};
   }
 
   l2_options options_;
   std::unique_ptr<reclaimer_t> owned_;
   reclaimer_t* rec_;
-  table_t<l2_key, tunnel_endpoint> fdb_;
+  fdb_t fdb_;
   table_t<member_key, std::uint64_t> members_;
   table_t<vni_key, std::uint64_t> flood_;
-  std::unordered_map<std::uint32_t, std::uint32_t> learned_per_vni_;  // writer only, control path
-  l2_stats stats_;
+  detail::vni_counts learned_per_vni_;  // writer only, preallocated
+  counters stats_;
 };
 
 // l3_forwarding_table: HNV-style {domain, CA IP} -> endpoint + CA MAC.

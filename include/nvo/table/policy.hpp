@@ -10,9 +10,11 @@
 //                                       nvo::table::policy::hash<my_hash>>;
 //
 // Policies and their defaults:
-//   policy::hash<H>              H(key) -> std::uint64_t        default: crc32c_hash
+//   policy::hash<H>              H(key) -> std::uint64_t        default: keyed_hash
 //   policy::reclaimer<R>         retire(p, deleter) as below    default: reclaim::none
 //   policy::slots_per_bucket<N>  slots in one bucket (>= 2)     default: fill whole cache lines
+//   policy::writer_stamp<On>     a 32-bit writer-only word per  default: off
+//                                entry, outside what readers copy
 #pragma once
 
 #include <concepts>
@@ -26,9 +28,11 @@ NVO_BEGIN_NAMESPACE
 namespace table {
 
 // A hash policy maps a key to 64 bits; the table derives both bucket choices
-// from it (low and high 32 bits), so the halves must be independent.
+// from it (low and high 32 bits), so the halves must be independent. A policy
+// constructible from a hash_seed (hash.hpp) is keyed: table_options::seed
+// fixes its secret, else it draws its own.
 template <class H, class Key>
-concept hash_policy = std::default_initializable<H> && requires(const H& h, const Key& k) {
+concept hash_policy = std::default_initializable<H> && std::copy_constructible<H> && requires(const H& h, const Key& k) {
   { h(k) } noexcept -> std::same_as<std::uint64_t>;
 };
 
@@ -69,6 +73,13 @@ template <std::size_t N>
 struct slots_per_bucket {
   static constexpr std::size_t value = N;
 };
+// writer_stamp<true>: every entry carries a 32-bit word that only the writer
+// reads and writes (learning timestamps), kept beside the buckets so that
+// rewriting it never touches a line readers copy.
+template <bool On>
+struct writer_stamp {
+  static constexpr bool value = On;
+};
 
 }  // namespace policy
 
@@ -98,6 +109,14 @@ struct slots_param<Default, policy::slots_per_bucket<N>, Rest...> : std::integra
 template <std::size_t Default, class Other, class... Rest>
 struct slots_param<Default, Other, Rest...> : slots_param<Default, Rest...> {};
 
+// bool_param<Tag, Default, Policies...>: On of the first Tag<On> in the pack.
+template <template <bool> class Tag, bool Default, class... Policies>
+struct bool_param : std::bool_constant<Default> {};
+template <template <bool> class Tag, bool Default, bool On, class... Rest>
+struct bool_param<Tag, Default, Tag<On>, Rest...> : std::bool_constant<On> {};
+template <template <bool> class Tag, bool Default, class Other, class... Rest>
+struct bool_param<Tag, Default, Other, Rest...> : bool_param<Tag, Default, Rest...> {};
+
 template <class P>
 struct is_known_policy : std::false_type {};
 template <class H>
@@ -106,6 +125,8 @@ template <class R>
 struct is_known_policy<policy::reclaimer<R>> : std::true_type {};
 template <std::size_t N>
 struct is_known_policy<policy::slots_per_bucket<N>> : std::true_type {};
+template <bool On>
+struct is_known_policy<policy::writer_stamp<On>> : std::true_type {};
 
 }  // namespace detail
 }  // namespace table

@@ -20,8 +20,16 @@
 //   nvo::table::reclaim::qsbr domain;                   // shared by tables
 //   table_type t(options, domain);
 //   // reader thread:
-//   nvo::table::reclaim::qsbr::reader r(domain);
-//   for (;;) { process_burst(t); r.quiescent(); }
+//   auto r = domain.try_register_reader();              // nullopt: all slots taken
+//   for (;;) { process_burst(t); r->quiescent(); domain.poll(); }
+//
+// SHARING A DOMAIN
+//   One domain may serve any number of tables, each with its own writer
+//   thread: retire() and the freeing of retired memory are serialized by the
+//   domain's own mutex (control path). poll() may be called from any thread,
+//   a datapath thread included: it returns at once when nothing is pending
+//   or another thread is already freeing, so memory is reclaimed without
+//   waiting for a later retire(). Deleters run on the thread that polls.
 //
 // An embedder with its own RCU writes a policy whose retire() calls call_rcu
 // (liburcu) or rte_rcu_qsbr_dq_enqueue (DPDK); see the reclaimer concept in
@@ -32,8 +40,10 @@
 //   (Q2) reader release-store of seen    synchronizes-with (E2)
 //   (Q3) reader seq_cst fence (online)   pairs with (E3)
 //   (E1) writer acq_rel fetch_add of epoch_ (after the table unpublished p)
-//   (E2) writer acquire-load of each seen, before freeing
-//   (E3) writer seq_cst fence between (E1) and (E2)
+//   (E2) acquire-load of each seen, before freeing
+//   (E3) seq_cst fence between (E1) and (E2)
+//   (E4) relaxed pending_ count: only a hint for poll()'s early return; the
+//        retired list itself is guarded by mutex_
 #pragma once
 
 #include <algorithm>
@@ -41,7 +51,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -51,7 +62,7 @@ NVO_BEGIN_NAMESPACE
 namespace table::reclaim {
 
 // none: keeps retired memory until destruction.
-// Progress: retire() is blocking only in the allocator (control path).
+// Progress: retire() is blocking (a mutex, the allocator: control path).
 class none {
  public:
   none() = default;
@@ -61,26 +72,33 @@ class none {
     for (auto& r : retired_) r.deleter(r.p);
   }
 
-  void retire(void* p, void (*deleter)(void*)) { retired_.push_back({p, deleter}); }
-  [[nodiscard]] std::size_t pending() const noexcept { return retired_.size(); }
+  void retire(void* p, void (*deleter)(void*)) {
+    const std::lock_guard lock(mutex_);
+    retired_.push_back({p, deleter});
+  }
+  [[nodiscard]] std::size_t pending() const {
+    const std::lock_guard lock(mutex_);
+    return retired_.size();
+  }
 
  private:
   struct item {
     void* p;
     void (*deleter)(void*);
   };
+  mutable std::mutex mutex_;
   std::vector<item> retired_;
 };
 
 // qsbr: quiescent-state-based reclamation for up to MaxReaders reader threads.
-// Writers (retire, poll, synchronize) must be serialized by the caller, as the
-// tables' writer operations already are.
 template <std::size_t MaxReaders = 64>
 class basic_qsbr {
   static constexpr std::uint64_t offline_mark = 0;  // reader not inside the read side
   static constexpr std::size_t line = 64;
 
  public:
+  static constexpr std::size_t max_readers = MaxReaders;
+
   basic_qsbr() = default;
   basic_qsbr(const basic_qsbr&) = delete;
   basic_qsbr& operator=(const basic_qsbr&) = delete;
@@ -89,13 +107,16 @@ class basic_qsbr {
     for (auto& r : retired_) r.deleter(r.p);
   }
 
-  // A registered reader thread. Starts online.
+  // A registered reader thread (from try_register_reader()). Starts online;
+  // its destructor goes offline and frees the slot.
   class reader {
    public:
-    explicit reader(basic_qsbr& domain) : domain_(&domain), index_(domain.register_reader()) { online(); }
+    reader(reader&& other) noexcept : domain_(other.domain_), index_(other.index_) { other.domain_ = nullptr; }
     reader(const reader&) = delete;
     reader& operator=(const reader&) = delete;
+    reader& operator=(reader&&) = delete;
     ~reader() {
+      if (domain_ == nullptr) return;
       offline();
       domain_->unregister_reader(index_);
     }
@@ -115,52 +136,68 @@ class basic_qsbr {
       domain_->slots_[index_].seen.store(domain_->epoch_.load(std::memory_order_acquire),
                                          std::memory_order_relaxed);
       // (Q3) orders the store above before the reader's next loads of table
-      // pointers; pairs with (E3): either the writer sees us online, or we
-      // see what it unpublished before retiring.
+      // pointers; pairs with (E3): either the freeing thread sees us online,
+      // or we see what it unpublished before retiring.
       std::atomic_thread_fence(std::memory_order_seq_cst);
     }
 
    private:
+    friend basic_qsbr;
+    reader(basic_qsbr& domain, std::size_t index) : domain_(&domain), index_(index) { online(); }
     basic_qsbr* domain_;
     std::size_t index_;
   };
 
-  // retire(p, deleter): frees p after a grace period. Writer side.
-  // Progress: blocking (allocates); never waits for readers.
+  // try_register_reader(): an online reader for the calling thread, or
+  // nullopt when all MaxReaders slots are taken. Lock-free; control path.
+  [[nodiscard]] std::optional<reader> try_register_reader() noexcept {
+    for (std::size_t i = 0; i < MaxReaders; ++i) {
+      bool expected = false;
+      // acq_rel: pairs with unregister_reader's release of the slot.
+      if (slots_[i].used.compare_exchange_strong(expected, true, std::memory_order_acq_rel))
+        return reader(*this, i);
+    }
+    return std::nullopt;
+  }
+
+  // retire(p, deleter): frees p after a grace period. Any writer thread.
+  // Progress: blocking (mutex, allocation); never waits for readers.
   void retire(void* p, void (*deleter)(void*)) {
-    // (E1) acq_rel: readers whose (Q1) sees the new epoch also see the
-    // unpublishing store that preceded this call.
-    const std::uint64_t e = epoch_.fetch_add(1, std::memory_order_acq_rel) + 1;
-    retired_.push_back({p, deleter, e});
+    {
+      const std::lock_guard lock(mutex_);
+      // (E1) acq_rel: readers whose (Q1) sees the new epoch also see the
+      // unpublishing store that preceded this call.
+      const std::uint64_t e = epoch_.fetch_add(1, std::memory_order_acq_rel) + 1;
+      retired_.push_back({p, deleter, e});
+      pending_.store(retired_.size(), std::memory_order_relaxed);  // (E4)
+    }
     poll();
   }
 
-  // poll(): frees everything whose grace period has ended. Writer side.
-  // Progress: wait-free in the number of readers and retired items.
+  // poll(): frees everything whose grace period has ended. Any thread; a
+  // datapath thread may call it between bursts. Returns at once when nothing
+  // is pending or another thread is freeing.
+  // Progress: lock-free apart from the deleters it runs.
   void poll() {
-    // (E3) pairs with (Q3).
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    std::uint64_t min_seen = UINT64_MAX;
-    for (auto& s : slots_) {
-      // (E2) acquire: pairs with (Q2).
-      const std::uint64_t seen = s.seen.load(std::memory_order_acquire);
-      if (seen != offline_mark) min_seen = std::min(min_seen, seen);
-    }
-    auto keep = std::partition(retired_.begin(), retired_.end(), [&](const item& r) { return r.epoch > min_seen; });
-    for (auto it = keep; it != retired_.end(); ++it) it->deleter(it->p);
-    retired_.erase(keep, retired_.end());
+    if (pending_.load(std::memory_order_relaxed) == 0) return;  // (E4)
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (lock.owns_lock()) reclaim_locked();
   }
 
   // synchronize(): waits until everything retired so far is freed.
   // Progress: blocking (waits for every online reader's next quiescent state).
   void synchronize() {
-    while (!retired_.empty()) {
-      poll();
-      if (!retired_.empty()) std::this_thread::yield();
+    for (;;) {
+      {
+        const std::lock_guard lock(mutex_);
+        reclaim_locked();
+        if (retired_.empty()) return;
+      }
+      std::this_thread::yield();
     }
   }
 
-  [[nodiscard]] std::size_t pending() const noexcept { return retired_.size(); }
+  [[nodiscard]] std::size_t pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
 
  private:
   struct item {
@@ -173,19 +210,29 @@ class basic_qsbr {
     std::atomic<bool> used{false};
   };
 
-  std::size_t register_reader() {
-    for (std::size_t i = 0; i < MaxReaders; ++i) {
-      bool expected = false;
-      if (slots_[i].used.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) return i;
+  void reclaim_locked() {
+    // (E3) pairs with (Q3).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    std::uint64_t min_seen = UINT64_MAX;
+    for (auto& s : slots_) {
+      // (E2) acquire: pairs with (Q2).
+      const std::uint64_t seen = s.seen.load(std::memory_order_acquire);
+      if (seen != offline_mark) min_seen = std::min(min_seen, seen);
     }
-    NVO_ASSERT(false && "reclaim::qsbr: more reader threads than MaxReaders");
-    std::terminate();
+    auto keep = std::partition(retired_.begin(), retired_.end(), [&](const item& r) { return r.epoch > min_seen; });
+    for (auto it = keep; it != retired_.end(); ++it) it->deleter(it->p);
+    retired_.erase(keep, retired_.end());
+    pending_.store(retired_.size(), std::memory_order_relaxed);  // (E4)
   }
+
+  // release: pairs with try_register_reader's acq_rel exchange.
   void unregister_reader(std::size_t i) noexcept { slots_[i].used.store(false, std::memory_order_release); }
 
   alignas(line) std::atomic<std::uint64_t> epoch_{1};
   std::array<reader_slot, MaxReaders> slots_{};
-  std::vector<item> retired_;
+  std::mutex mutex_;
+  std::atomic<std::size_t> pending_{0};
+  std::vector<item> retired_;  // guarded by mutex_
 };
 
 using qsbr = basic_qsbr<>;
