@@ -23,23 +23,28 @@ class NvoConan(ConanFile):
     no_copy_source = True
 
     _min_cppstd = "20"
-    _compilers_minimum_version = {"gcc": "12", "clang": "14", "apple-clang": "14", "msvc": "193"}
+    # The headers use GCC/Clang builtins and attributes (__builtin_bswap*,
+    # __attribute__((always_inline)), [[gnu::target]]), which MSVC lacks.
+    _compilers_minimum_version = {"gcc": "12", "clang": "14", "apple-clang": "14"}
 
     def layout(self):
         basic_layout(self, src_folder="src")
 
     def requirements(self):
-        # header-library: Conan makes these transitive_headers/transitive_libs.
+        # Only table/ needs it (absl::Status); header-library makes it transitive.
         self.requires("abseil/20230802.1")
-        self.requires("fmt/10.2.1")
 
     def package_id(self):
         self.info.clear()
 
     def validate(self):
         check_min_cppstd(self, self._min_cppstd)
-        minimum = self._compilers_minimum_version.get(str(self.settings.compiler))
-        if minimum and Version(self.settings.compiler.version) < minimum:
+        compiler = str(self.settings.compiler)
+        minimum = self._compilers_minimum_version.get(compiler)
+        if minimum is None:
+            raise ConanInvalidConfiguration(
+                f"{self.ref} needs GCC or Clang: its headers use GCC/Clang builtins that {compiler} does not provide")
+        if Version(self.settings.compiler.version) < minimum:
             raise ConanInvalidConfiguration(f"{self.ref} requires C++{self._min_cppstd} ({self.settings.compiler} >= {minimum})")
 
     def source(self):
@@ -50,8 +55,19 @@ class NvoConan(ConanFile):
         copy(self, "*.hpp", os.path.join(self.source_folder, "include"), os.path.join(self.package_folder, "include"))
 
     def package_info(self):
-        self.cpp_info.bindirs = []
-        self.cpp_info.libdirs = []
         self.cpp_info.set_property("cmake_file_name", "nvo")
+        # nvo::nvo is the whole package, as in nvo's own CMake export; nvo::wire
+        # (codecs, dissect, SIMD kernels) needs nothing. A component may not share
+        # the package's name, so the Abseil-using rest is the "table" component.
         self.cpp_info.set_property("cmake_target_name", "nvo::nvo")
         self.cpp_info.set_property("pkg_config_name", "nvo")
+        wire = self.cpp_info.components["wire"]
+        wire.set_property("cmake_target_name", "nvo::wire")
+        wire.set_property("pkg_config_name", "nvo-wire")
+        wire.bindirs = []
+        wire.libdirs = []
+        table = self.cpp_info.components["table"]
+        table.requires = ["wire", "abseil::absl_status"]
+        table.includedirs = []
+        table.bindirs = []
+        table.libdirs = []

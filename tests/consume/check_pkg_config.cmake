@@ -1,0 +1,18 @@
+# cmake -DPKG_CONFIG=... -DPREFIX=<install prefix> -P check_pkg_config.cmake
+set(ENV{PKG_CONFIG_PATH} "${PREFIX}/share/pkgconfig")
+foreach(module IN ITEMS nvo-wire nvo)
+  execute_process(COMMAND "${PKG_CONFIG}" --cflags --libs ${module}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE flags ERROR_VARIABLE err OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "pkg-config ${module} failed: ${err}")
+  endif()
+  string(REGEX MATCH "-I([^ ]*)" _ "${flags}")
+  get_filename_component(include_dir "${CMAKE_MATCH_1}" REALPATH)
+  if(NOT include_dir STREQUAL "${PREFIX}/include" OR NOT EXISTS "${include_dir}/nvo/wire/wire.hpp")
+    message(FATAL_ERROR "${module}: '${flags}' does not point at ${PREFIX}/include")
+  endif()
+  if(flags MATCHES "-std=")
+    message(FATAL_ERROR "${module}: the consumer picks the language standard, not '${flags}'")
+  endif()
+  message(STATUS "${module}: ${flags}")
+endforeach()
