@@ -279,4 +279,28 @@ TEST(ChecksumHelpers, DispatchedEntryPointsAgreeWithReference) {
   }
 }
 
+
+// The inlined short path and its hand-off to the kernels: every length up to
+// 4 x short_checksum_bytes at every start alignment, odd lengths included, with a
+// running sum, random and all-0xFF data, under every path.
+TEST(ChecksumHelpers, ShortPathMatchesReferenceAtEveryLengthAndAlignment) {
+  const std::size_t limit = 4 * nvo::simd::short_checksum_bytes + 8;
+  const auto rnd = random_bytes(limit + 64, 13);
+  const std::vector<std::byte> ff(limit + 64, std::byte{0xFF});
+  for (isa path : nvo_simd_test::isas_here()) {
+    ASSERT_TRUE(nvo::simd::set_active(path));
+    for (const auto* buf : {&rnd, &ff}) {
+      for (std::size_t align = 0; align < 64; ++align) {
+        for (std::size_t n = 0; n <= limit; ++n) {
+          const std::span<const std::byte> s(buf->data() + align, n);
+          const std::uint64_t seed = 0xFFFF'FFFFu * (n % 3);
+          ASSERT_EQ(nvo::simd::checksum_fold(nvo::simd::checksum_accumulate(s, seed)),
+                    nvo::wire::checksum_fold(nvo::wire::checksum_accumulate(s, seed)))
+              << to_string(path) << " align " << align << " len " << n;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace

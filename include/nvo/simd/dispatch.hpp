@@ -1,18 +1,32 @@
 // File: nvo/simd/dispatch.hpp
 // Instruction-set detection and selection for the header-only SIMD kernels.
 //
-// Every kernel lives in its own namespace (nvo::simd::sse42, ::avx2, ::avx512) with
-// [[gnu::target]] attributes, so any translation unit can hold every variant without
-// global -m flags and without two TUs producing different code for one inline entity.
+// Every kernel lives in its own namespace (nvo::simd::sse42, ::avx2, ::avx512,
+// ::gfni) with [[gnu::target]] attributes, so any translation unit holds every
+// variant without global -m flags.
 //
-// Selection: detect on first use (cpuid via __builtin_cpu_supports, which also
-// checks that the OS saves the vector state), overridable with set_active() or the
-// environment variable NVO_FORCE_SIMD=scalar|sse42|avx2|avx512. Hot paths read
-// active() once and keep the kernel table (per-object capture).
+// Selection is at run time only, never from the TU's -m flags: detect on first
+// use (cpuid via __builtin_cpu_supports, which also checks that the OS saves the
+// vector state), overridable with set_active() or the environment variable
+// NVO_FORCE_SIMD=scalar|sse42|avx2|avx512. Every inline function therefore has
+// one meaning in every TU, so TUs of one program built with different -m flags
+// do not break the ODR, and whichever copy the linker keeps checks the CPU
+// before it runs a kernel. ABI-tagged inline namespaces chosen by the flags were
+// the alternative; they were not taken because the tag is viral (every inline
+// function of a consumer that calls nvo would differ between its TUs in turn),
+// because types cannot carry it without splitting cross-TU interfaces, and
+// because a flags-chosen path would ignore NVO_FORCE_SIMD. The run-time cost is
+// small where it matters: checksums below simd::short_checksum_bytes are inlined
+// generic code (no dispatch), longer ones pay one relaxed load and an indirect
+// call, little beside a kernel summing a kilobyte or more; CRC-32C is inline asm
+// behind a relaxed load, so it inlines into every caller even in a baseline
+// build. Hot loops may still read active() once and keep a kernel table
+// (per-object capture).
 //
-// Compile-time selection: when the TU's baseline (-march) already guarantees the
-// best ISA, the free functions call it directly and skip dispatch entirely. That
-// choice depends on the build flags: keep them identical in every TU of a program.
+// Like any inline code, a kernel's instructions follow the flags of the TU that
+// emitted it (a target attribute adds to them): a TU built with wider -m flags
+// than the CPUs a program runs on can hand its copies to the other TUs. Build
+// such TUs only for code that runs after a CPU check, or keep -m flags uniform.
 #pragma once
 
 #include <array>
@@ -65,19 +79,6 @@ inline constexpr std::array<isa, isa_count> all_isas{isa::scalar, isa::sse42, is
   return std::nullopt;
 }
 
-// The ISA this TU's compiler flags guarantee. avx512 means the set the avx512
-// kernels are compiled for (F, BW, VL).
-inline constexpr isa baseline_isa =
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
-    isa::avx512;
-#elif defined(__AVX2__) && defined(__BMI2__)
-    isa::avx2;
-#elif defined(__SSE4_2__)
-    isa::sse42;
-#else
-    isa::scalar;
-#endif
-
 // Optional extensions used by individual kernels beyond the base ISA level.
 struct cpu_features {
   bool sse42 = false;
@@ -107,7 +108,6 @@ struct cpu_features {
 }
 
 [[nodiscard]] inline bool supported(isa i) noexcept {
-  if (i <= baseline_isa) return true;
   switch (i) {
     case isa::scalar: return true;
     case isa::sse42: return cpu().sse42;
@@ -136,6 +136,9 @@ struct cpu_features {
 
 namespace detail {
 inline constexpr std::uint8_t isa_unset = 0xFF;
+// Relaxed throughout: the value is a self-contained choice that publishes no
+// other data (the kernel tables are function-local statics with their own
+// guards); the compare-exchange makes racing first uses agree on one value.
 inline std::atomic<std::uint8_t> active_isa{isa_unset};
 
 // NVO_FORCE_SIMD names a path; an unknown or unsupported name falls back to the
@@ -146,16 +149,18 @@ inline std::atomic<std::uint8_t> active_isa{isa_unset};
   }
   return best_isa();
 }
+
+// Out of line: the first use is rare, and active() inlines into CRC loops.
+[[gnu::cold, gnu::noinline]] inline isa first_active() noexcept {
+  std::uint8_t expected = isa_unset;
+  active_isa.compare_exchange_strong(expected, static_cast<std::uint8_t>(initial_isa()), std::memory_order_relaxed);
+  return static_cast<isa>(active_isa.load(std::memory_order_relaxed));
+}
 }  // namespace detail
 
-[[nodiscard]] inline isa active() noexcept {
-  std::uint8_t v = detail::active_isa.load(std::memory_order_relaxed);
-  if (NVO_PREDICT_FALSE(v == detail::isa_unset)) {
-    std::uint8_t expected = detail::isa_unset;
-    detail::active_isa.compare_exchange_strong(expected, static_cast<std::uint8_t>(detail::initial_isa()),
-                                               std::memory_order_relaxed);
-    v = detail::active_isa.load(std::memory_order_relaxed);
-  }
+[[nodiscard]] NVO_ALWAYS_INLINE isa active() noexcept {
+  const std::uint8_t v = detail::active_isa.load(std::memory_order_relaxed);
+  if (NVO_PREDICT_FALSE(v == detail::isa_unset)) return detail::first_active();
   return static_cast<isa>(v);
 }
 
