@@ -59,7 +59,7 @@ TEST(L2Learning, InvalidSourcesAreNotLearned) {
 
 TEST(L2Learning, StaticEntryIsNeverOverwrittenByLearning) {
   learning_fdb fdb;
-  const tbl::tunnel_endpoint ep{v4(0x0A0000FE), wire::encapsulation::vxlan, tbl::endpoint_flags::static_entry, 0, 0, 7};
+  const tbl::tunnel_endpoint ep{.provider = v4(0x0A0000FE), .tunnel_id = 7};
   ASSERT_TRUE(fdb.add_static(7, mac(0x02AA), ep).ok());
   EXPECT_EQ(fdb.learn(7, mac(0x02AA), v4(0x0A000009), 50), tbl::learn_result::static_conflict);
   EXPECT_EQ(fdb.lookup(7, mac(0x02AA))->provider, v4(0x0A0000FE));
@@ -115,7 +115,7 @@ TEST(L2Learning, AgingWithFakeClock) {
 
 TEST(L2Control, ErrorsAreClear) {
   tbl::l2_forwarding_table<> fdb({.entries = {.capacity = 4, .grow = false}});
-  const tbl::tunnel_endpoint ep{v4(1), wire::encapsulation::vxlan, tbl::endpoint_flags::static_entry, 0, 0, 5};
+  const tbl::tunnel_endpoint ep{.provider = v4(1), .tunnel_id = 5};
   EXPECT_TRUE(absl::IsInvalidArgument(fdb.add_static(1u << 24, mac(0x0201), ep)));
   EXPECT_TRUE(absl::IsInvalidArgument(fdb.add_static(5, mac(0x010000000000), ep)));
   EXPECT_TRUE(absl::IsNotFound(fdb.remove(5, mac(0x0201))));
