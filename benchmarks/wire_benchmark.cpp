@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_context.hpp"
 #include "nvo/wire/wire.hpp"
 
 namespace {
@@ -739,6 +740,7 @@ int main(int argc, char** argv) {
   bursts.reserve(cases.size());
   for (const auto& c : cases) bursts.emplace_back(c.k, c.v6, c.inner_size);
   register_all(bursts);
+  nvo_bench::add_context();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
