@@ -121,8 +121,8 @@ class keyed_hash {
 // crc32c_hash: DPDK-identical placement, NOT flood-resistant (see above).
 // The low lane is the CRC32C of the key words (seed 0x9E3779B9); the high
 // lane a multiplicative mix of it, as DPDK derives its alternative bucket
-// from the one signature. The crc32 instruction is chosen once per object
-// (when the table is built), so a lookup pays no ISA check per word.
+// from the one signature. Whether the CPU has the crc32 instruction is read
+// once per object (when the table is built), not per key word.
 class crc32c_hash {
  public:
   static constexpr std::uint32_t seed = 0x9E3779B9u;
@@ -131,33 +131,20 @@ class crc32c_hash {
 
   template <class Key>
   [[nodiscard]] NVO_ALWAYS_INLINE std::uint64_t operator()(const Key& k) const noexcept {
-    const auto w = detail::key_words(k);
-    std::uint32_t lo;
+    std::uint32_t lo = seed;
 #if NVO_SIMD_X86
     if (NVO_PREDICT_TRUE(hw_)) {
-      lo = crc_words_sse42(w);
+      for (const std::uint64_t x : detail::key_words(k)) lo = simd::sse42::crc32c_u64(x, lo);
     } else
 #endif
     {
-      lo = seed;
-      for (const std::uint64_t x : w) lo = simd::scalar::crc32c_u64(x, lo);
+      for (const std::uint64_t x : detail::key_words(k)) lo = simd::scalar::crc32c_u64(x, lo);
     }
     const std::uint64_t hi = (static_cast<std::uint64_t>(lo) * 0x9E3779B97F4A7C15ull) >> 32;
     return hi << 32 | lo;
   }
 
  private:
-#if NVO_SIMD_X86
-  // One call per key, not per word, where the build lacks SSE4.2 and so
-  // cannot inline this into the lookup.
-  template <std::size_t N>
-  [[gnu::target(NVO_SIMD_TARGET_SSE42)]] [[nodiscard]] static std::uint32_t crc_words_sse42(
-      const std::array<std::uint64_t, N>& w) noexcept {
-    std::uint32_t lo = seed;
-    for (const std::uint64_t x : w) lo = simd::sse42::crc32c_u64(x, lo);
-    return lo;
-  }
-#endif
   bool hw_;
 };
 
