@@ -128,6 +128,52 @@ TEST(ChecksumAvx512Variants, BwAndVnniMatchScalarAtEveryAlignment) {
     }
   }
 }
+
+// The line-aligned kernel: masked first and last lines, the odd-address swap and
+// the 8-, 4- and 1-vector steps, at every length to 2048 and every alignment,
+// with copies landing at a different alignment, plus large odd lengths.
+TEST(ChecksumAvx512Variants, EveryLengthTo2048AtEveryAlignment) {
+  if (!nvo::simd::supported(isa::avx512)) GTEST_SKIP() << "no AVX-512 BW/VL on this machine";
+  const bool vnni = nvo::simd::cpu().avx512_vnni;
+  const auto rnd = random_bytes(2048 + 64, 21);
+  const std::vector<std::byte> ff(2048 + 64, std::byte{0xFF});
+  std::vector<std::byte> dst(2048 + 64 + 128);
+  for (const auto* buf : {&rnd, &ff}) {
+    for (std::size_t align = 0; align < 64; ++align) {
+      for (std::size_t n = 0; n <= 2048; ++n) {
+        const std::span<const std::byte> s(buf->data() + align, n);
+        const std::uint64_t seed = n % 2 == 0 ? 0 : 0xFFFF'FFFFu;
+        const std::uint16_t ref = nvo::wire::checksum_fold(nvo::wire::checksum_accumulate(s, seed));
+        ASSERT_EQ(nvo::wire::checksum_fold(nvo::simd::avx512::checksum_accumulate_bw(s.data(), n, seed)), ref)
+            << "align " << align << " len " << n;
+        if (vnni) {
+          ASSERT_EQ(nvo::wire::checksum_fold(nvo::simd::avx512::checksum_accumulate_vnni(s.data(), n, seed)), ref)
+              << "align " << align << " len " << n;
+        }
+        if (n % 7 == 0 || n < 200) {
+          std::byte* d = dst.data() + 64 + (align * 5 + 3) % 64;
+          std::fill(dst.begin(), dst.end(), std::byte{0xA5});
+          ASSERT_EQ(nvo::wire::checksum_fold(nvo::simd::avx512::copy_checksum_accumulate(d, s.data(), n, seed)), ref)
+              << "copy align " << align << " len " << n;
+          ASSERT_EQ(std::memcmp(d, s.data(), n), 0) << "copy align " << align << " len " << n;
+          ASSERT_EQ(d[-1], std::byte{0xA5});
+          ASSERT_EQ(d[n], std::byte{0xA5});
+        }
+      }
+    }
+  }
+  const auto big = random_bytes(300000 + 64, 22);
+  for (std::size_t n : {65535u, 65537u, 131071u, 262145u, 300001u - 64}) {
+    for (std::size_t align : {0u, 1u, 2u, 31u, 63u}) {
+      const std::span<const std::byte> s(big.data() + align, n);
+      const std::uint16_t ref = nvo::wire::checksum_fold(nvo::wire::checksum_accumulate(s, 5));
+      ASSERT_EQ(nvo::wire::checksum_fold(nvo::simd::avx512::checksum_accumulate_bw(s.data(), n, 5)), ref) << n;
+      if (vnni) {
+        ASSERT_EQ(nvo::wire::checksum_fold(nvo::simd::avx512::checksum_accumulate_vnni(s.data(), n, 5)), ref) << n;
+      }
+    }
+  }
+}
 #endif
 
 // Real frames (Ethernet + IP + L4) whose IP/UDP/TCP checksums tshark marks Good:
@@ -296,6 +342,9 @@ TEST(ChecksumHelpers, ShortPathMatchesReferenceAtEveryLengthAndAlignment) {
           const std::uint64_t seed = 0xFFFF'FFFFu * (n % 3);
           ASSERT_EQ(nvo::simd::checksum_fold(nvo::simd::checksum_accumulate(s, seed)),
                     nvo::wire::checksum_fold(nvo::wire::checksum_accumulate(s, seed)))
+              << to_string(path) << " align " << align << " len " << n;
+          ASSERT_EQ(nvo::simd::checksum(s),
+                    static_cast<std::uint16_t>(~nvo::wire::checksum_fold(nvo::wire::checksum_accumulate(s))))
               << to_string(path) << " align " << align << " len " << n;
         }
       }

@@ -58,24 +58,52 @@ inline constexpr std::int64_t word_bias = 32768;
 }
 
 // Native-order word sum of a short buffer, as plain code the compiler
-// vectorizes for the TU's flags: each 8-byte word adds its two 32-bit halves, and
-// the last 1..7 bytes come from one load ending at the buffer's end with the
-// bytes already summed shifted out, which leaves them at word-aligned places of
-// a zero-filled word (RFC 1071's odd-byte rule). Exact below 2^31 bytes.
+// vectorizes for the TU's flags. From 64 bytes, one loop of 8-byte words, each
+// adding its two 32-bit halves; below, the bits of n (32, 16, 8) pick
+// fixed-count pieces, with no loop and vector epilogue to enter. The last 1..7
+// bytes come from one load ending at the buffer's end with the bytes already
+// summed shifted out, which leaves them at word-aligned places of a zero-filled
+// word (RFC 1071's odd-byte rule). Exact below 2^31 bytes.
+template <std::size_t Bytes>
+[[nodiscard]] NVO_ALWAYS_INLINE std::uint64_t dword_sum(const std::byte* p) noexcept {
+  std::uint64_t acc = 0;
+  for (std::size_t i = 0; i < Bytes; i += 4) {
+    std::uint32_t w;
+    std::memcpy(&w, p + i, 4);
+    acc += w;
+  }
+  return acc;
+}
+
 [[nodiscard]] NVO_ALWAYS_INLINE std::uint64_t short_native_sum(const std::byte* p, std::size_t n) noexcept {
   std::uint64_t acc = 0;
-  if (n >= 8) {
+  const auto add_tail = [&](std::size_t left) noexcept {
+    const std::uint64_t last = load_native64(p + n - 8);
+    const auto drop = static_cast<unsigned>(64 - 8 * left);
+    const std::uint64_t w = std::endian::native == std::endian::little ? last >> drop : last << drop;
+    acc += (w & 0xFFFFFFFFu) + (w >> 32);
+  };
+  if (n >= 64) {
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
       const std::uint64_t w = load_native64(p + i);
       acc += (w & 0xFFFFFFFFu) + (w >> 32);
     }
-    if (i != n) {
-      const std::uint64_t last = load_native64(p + n - 8);
-      const auto drop = static_cast<unsigned>(64 - 8 * (n - i));
-      const std::uint64_t w = std::endian::native == std::endian::little ? last >> drop : last << drop;
-      acc += (w & 0xFFFFFFFFu) + (w >> 32);
+    if (i != n) add_tail(n - i);
+    return acc;
+  }
+  if (n >= 8) {
+    const std::byte* q = p;
+    if ((n & 32) != 0) {
+      acc += dword_sum<32>(q);
+      q += 32;
     }
+    if ((n & 16) != 0) {
+      acc += dword_sum<16>(q);
+      q += 16;
+    }
+    if ((n & 8) != 0) acc += dword_sum<8>(q);
+    if ((n & 7) != 0) add_tail(n & 7);
     return acc;
   }
   std::size_t i = 0;
@@ -250,73 +278,119 @@ inline constexpr std::size_t small_reduce_vectors = 2048;
   return _mm512_dpwssd_epi32(acc, biased(v), _mm512_set1_epi16(1));
 }
 
-// The last 1..63 bytes through one zero-filling masked load: zero padding is
-// exactly RFC 1071's odd-byte rule in the native-order domain.
-[[gnu::target(NVO_SIMD_TARGET_AVX512)]] NVO_ALWAYS_INLINE std::int64_t tail_sum(std::byte* dst, const std::byte* p,
-                                                                                std::size_t n) noexcept {
-  const __mmask64 m = _bzhi_u64(~std::uint64_t{0}, static_cast<unsigned>(n));
-  const __m512i v = _mm512_maskz_loadu_epi8(m, p);
-  if (dst != nullptr) _mm512_mask_storeu_epi8(dst, m, v);
-  return reduce_small(step_bw(_mm512_setzero_si512(), v)) + detail::word_bias * 32;
-}
-
-// Up to short_bytes: one zero-filling masked load per 64 bytes and a single
-// reduction, with no loop set-up or scalar tail.
-inline constexpr std::size_t short_bytes = 256;
-[[gnu::target(NVO_SIMD_TARGET_AVX512)]] NVO_ALWAYS_INLINE std::int64_t short_sum(std::byte* dst, const std::byte* p,
-                                                                                 std::size_t n) noexcept {
-  __m512i acc = _mm512_setzero_si512();
-  std::int64_t vecs = 0;
-  for (std::size_t off = 0; off < n; off += 64, ++vecs) {
-    const std::size_t left = n - off;
-    const __mmask64 m = left >= 64 ? ~__mmask64{0} : _bzhi_u64(~std::uint64_t{0}, static_cast<unsigned>(left));
-    const __m512i v = _mm512_maskz_loadu_epi8(m, p + off);
-    if (dst != nullptr) _mm512_mask_storeu_epi8(dst + off, m, v);
-    acc = step_bw(acc, v);
-  }
-  return reduce_small(acc) + detail::word_bias * 32 * vecs;
-}
-
+// The loads run over the 64-byte lines the buffer touches, so none splits a cache
+// line: the first and last are zero-filling masked loads (masked-off bytes are
+// neither read nor fault), and zero fill is RFC 1071's odd-byte rule. Lanes hold
+// address-order words, so from an odd address every word is byte-swapped and the
+// folded sum is swapped back (RFC 1071 2(B)). Eight accumulators cover the
+// multiply-add latency at one vector per cycle; they meet once per block.
 // Step is step_bw or step_vnni; the caller's target decides which may inline.
 #define NVO_SIMD_AVX512_CHECKSUM_BODY(STEP, COPY)                                                          \
-  if (n <= short_bytes) {                                                                                  \
-    return detail::merge_native(sum, static_cast<std::uint64_t>(short_sum(COPY ? dst : nullptr, p, n)));   \
-  }                                                                                                        \
+  if (n == 0) return sum;                                                                                  \
+  const auto addr = reinterpret_cast<std::uintptr_t>(p);                                                   \
+  const auto off = static_cast<unsigned>(addr & 63);                                                       \
+  const auto* q = reinterpret_cast<const std::byte*>(addr - off);                                          \
+  std::byte* d = COPY ? reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(dst) - off) : nullptr; \
+  const std::size_t lines = (off + n + 63) / 64;                                                           \
+  const auto end_bits = static_cast<unsigned>((off + n) & 63);                                             \
+  const __mmask64 last_mask = end_bits == 0 ? ~__mmask64{0} : _bzhi_u64(~std::uint64_t{0}, end_bits);      \
+  const __mmask64 head_mask = lines == 1 ? (~__mmask64{0} << off) & last_mask : ~__mmask64{0} << off;      \
+  const __m512i zero = _mm512_setzero_si512();                                                             \
   std::int64_t total = 0;                                                                                  \
-  while (n >= 64) {                                                                                        \
-    const std::size_t vecs = std::min(n / 64, detail::block_vectors);                                      \
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;                                        \
-    std::size_t i = 0;                                                                                     \
-    for (; i + 4 <= vecs; i += 4) {                                                                        \
-      const __m512i v0 = _mm512_loadu_si512(p + 64 * i);                                                   \
-      const __m512i v1 = _mm512_loadu_si512(p + 64 * i + 64);                                              \
-      const __m512i v2 = _mm512_loadu_si512(p + 64 * i + 128);                                             \
-      const __m512i v3 = _mm512_loadu_si512(p + 64 * i + 192);                                             \
-      if (COPY) {                                                                                          \
-        _mm512_storeu_si512(dst + 64 * i, v0);                                                             \
-        _mm512_storeu_si512(dst + 64 * i + 64, v1);                                                        \
-        _mm512_storeu_si512(dst + 64 * i + 128, v2);                                                       \
-        _mm512_storeu_si512(dst + 64 * i + 192, v3);                                                       \
-      }                                                                                                    \
-      a0 = STEP(a0, v0);                                                                                   \
-      a1 = STEP(a1, v1);                                                                                   \
-      a2 = STEP(a2, v2);                                                                                   \
-      a3 = STEP(a3, v3);                                                                                   \
-    }                                                                                                      \
-    for (; i < vecs; ++i) {                                                                                \
-      const __m512i v0 = _mm512_loadu_si512(p + 64 * i);                                                   \
-      if (COPY) _mm512_storeu_si512(dst + 64 * i, v0);                                                     \
-      a0 = STEP(a0, v0);                                                                                   \
-    }                                                                                                      \
-    const __m512i acc = _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3));             \
-    total += (vecs < small_reduce_vectors ? reduce_small(acc) : reduce(acc)) +                             \
-             detail::word_bias * 32 * static_cast<std::int64_t>(vecs);                                     \
-    p += 64 * vecs;                                                                                        \
-    if (COPY) dst += 64 * vecs;                                                                            \
-    n -= 64 * vecs;                                                                                        \
+  __m512i edge; /* the head and tail vectors */                                                            \
+  {                                                                                                        \
+    const __m512i v = _mm512_maskz_loadu_epi8(head_mask, q);                                               \
+    if (COPY) _mm512_mask_storeu_epi8(d, head_mask, v);                                                    \
+    edge = STEP(zero, v);                                                                                  \
   }                                                                                                        \
-  if (n != 0) total += tail_sum(COPY ? dst : nullptr, p, n);                                               \
-  return detail::merge_native(sum, static_cast<std::uint64_t>(total));
+  __m512i acc = zero;                                                                                      \
+  if (lines > 1) {                                                                                         \
+    std::size_t mid = lines - 2;                                                                           \
+    const std::byte* r = q + 64;                                                                           \
+    std::byte* w = COPY ? d + 64 : nullptr;                                                                \
+    for (;;) {                                                                                             \
+      /* Room for the head and tail vectors in the first and last blocks. */                               \
+      const std::size_t c = std::min(mid, detail::block_vectors - 2);                                      \
+      __m512i a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;      \
+      std::size_t i = 0;                                                                                   \
+      for (; i + 8 <= c; i += 8) {                                                                         \
+        const __m512i v0 = _mm512_load_si512(r + 64 * i);                                                  \
+        const __m512i v1 = _mm512_load_si512(r + 64 * i + 64);                                             \
+        const __m512i v2 = _mm512_load_si512(r + 64 * i + 128);                                            \
+        const __m512i v3 = _mm512_load_si512(r + 64 * i + 192);                                            \
+        const __m512i v4 = _mm512_load_si512(r + 64 * i + 256);                                            \
+        const __m512i v5 = _mm512_load_si512(r + 64 * i + 320);                                            \
+        const __m512i v6 = _mm512_load_si512(r + 64 * i + 384);                                            \
+        const __m512i v7 = _mm512_load_si512(r + 64 * i + 448);                                            \
+        if (COPY) {                                                                                        \
+          _mm512_storeu_si512(w + 64 * i, v0);                                                             \
+          _mm512_storeu_si512(w + 64 * i + 64, v1);                                                        \
+          _mm512_storeu_si512(w + 64 * i + 128, v2);                                                       \
+          _mm512_storeu_si512(w + 64 * i + 192, v3);                                                       \
+          _mm512_storeu_si512(w + 64 * i + 256, v4);                                                       \
+          _mm512_storeu_si512(w + 64 * i + 320, v5);                                                       \
+          _mm512_storeu_si512(w + 64 * i + 384, v6);                                                       \
+          _mm512_storeu_si512(w + 64 * i + 448, v7);                                                       \
+        }                                                                                                  \
+        a0 = STEP(a0, v0);                                                                                 \
+        a1 = STEP(a1, v1);                                                                                 \
+        a2 = STEP(a2, v2);                                                                                 \
+        a3 = STEP(a3, v3);                                                                                 \
+        a4 = STEP(a4, v4);                                                                                 \
+        a5 = STEP(a5, v5);                                                                                 \
+        a6 = STEP(a6, v6);                                                                                 \
+        a7 = STEP(a7, v7);                                                                                 \
+      }                                                                                                    \
+      /* The 0..7 left over spread over the accumulators too: no serial chain. */                         \
+      if (i + 4 <= c) {                                                                                    \
+        const __m512i v0 = _mm512_load_si512(r + 64 * i);                                                  \
+        const __m512i v1 = _mm512_load_si512(r + 64 * i + 64);                                             \
+        const __m512i v2 = _mm512_load_si512(r + 64 * i + 128);                                            \
+        const __m512i v3 = _mm512_load_si512(r + 64 * i + 192);                                            \
+        if (COPY) {                                                                                        \
+          _mm512_storeu_si512(w + 64 * i, v0);                                                             \
+          _mm512_storeu_si512(w + 64 * i + 64, v1);                                                        \
+          _mm512_storeu_si512(w + 64 * i + 128, v2);                                                       \
+          _mm512_storeu_si512(w + 64 * i + 192, v3);                                                       \
+        }                                                                                                  \
+        a0 = STEP(a0, v0);                                                                                 \
+        a1 = STEP(a1, v1);                                                                                 \
+        a2 = STEP(a2, v2);                                                                                 \
+        a3 = STEP(a3, v3);                                                                                 \
+        i += 4;                                                                                            \
+      }                                                                                                    \
+      if (i < c) {                                                                                         \
+        const __m512i v = _mm512_load_si512(r + 64 * i);                                                   \
+        if (COPY) _mm512_storeu_si512(w + 64 * i, v);                                                      \
+        a4 = STEP(a4, v);                                                                                  \
+      }                                                                                                    \
+      if (i + 1 < c) {                                                                                     \
+        const __m512i v = _mm512_load_si512(r + 64 * i + 64);                                              \
+        if (COPY) _mm512_storeu_si512(w + 64 * i + 64, v);                                                 \
+        a5 = STEP(a5, v);                                                                                  \
+      }                                                                                                    \
+      if (i + 2 < c) {                                                                                     \
+        const __m512i v = _mm512_load_si512(r + 64 * i + 128);                                             \
+        if (COPY) _mm512_storeu_si512(w + 64 * i + 128, v);                                                \
+        a6 = STEP(a6, v);                                                                                  \
+      }                                                                                                    \
+      r += 64 * c;                                                                                         \
+      if (COPY) w += 64 * c;                                                                               \
+      mid -= c;                                                                                            \
+      acc = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),         \
+                             _mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7)));        \
+      if (mid == 0) break;                                                                                 \
+      total += reduce(acc);                                                                                \
+    }                                                                                                      \
+    const __m512i v = _mm512_maskz_loadu_epi8(last_mask, r);                                               \
+    if (COPY) _mm512_mask_storeu_epi8(w, last_mask, v);                                                    \
+    edge = STEP(edge, v);                                                                                  \
+  }                                                                                                        \
+  acc = _mm512_add_epi32(acc, edge);                                                                       \
+  total += (lines < small_reduce_vectors ? reduce_small(acc) : reduce(acc)) +                              \
+           detail::word_bias * 32 * static_cast<std::int64_t>(lines);                                       \
+  return (off & 1) != 0 ? sum + detail::fold(static_cast<std::uint64_t>(total))                            \
+                        : detail::merge_native(sum, static_cast<std::uint64_t>(total));
 
 [[gnu::target(NVO_SIMD_TARGET_AVX512)]] [[nodiscard]] inline std::uint64_t checksum_accumulate_bw(
     const std::byte* p, std::size_t n, std::uint64_t sum) noexcept {
@@ -400,7 +474,12 @@ inline constexpr std::size_t short_checksum_bytes = 1024;
 }
 
 [[nodiscard]] NVO_ALWAYS_INLINE std::uint16_t checksum(wire::const_bytes data) noexcept {
-  return static_cast<std::uint16_t>(~detail::fold(checksum_accumulate(data)));
+  if (data.size() < short_checksum_bytes) {  // one fold: no running sum to merge into
+    std::uint16_t folded = detail::fold(detail::short_native_sum(data.data(), data.size()));
+    if constexpr (std::endian::native == std::endian::little) folded = __builtin_bswap16(folded);
+    return static_cast<std::uint16_t>(~folded);
+  }
+  return static_cast<std::uint16_t>(~detail::fold(active_checksum_kernels().accumulate(data.data(), data.size(), 0)));
 }
 
 // IPv4 header checksum with the checksum field (bytes 10-11) taken as zero.
