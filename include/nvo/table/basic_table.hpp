@@ -148,6 +148,7 @@
 #include <optional>
 #include <span>
 #include <type_traits>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "nvo/config.hpp"
@@ -453,9 +454,15 @@ class basic_table {
 
   template <std::size_t W, class T>
   [[nodiscard]] static NVO_ALWAYS_INLINE std::array<std::uint64_t, W> to_words(const T& t) noexcept {
-    std::array<std::uint64_t, W> w{};
-    std::memcpy(w.data(), &t, sizeof(T));
-    return w;
+    static_assert(W == (sizeof(T) + 7) / 8);
+    return detail::object_words(t);
+  }
+  // store_word<W>(v, x): word W of value v, by one store no wider than it
+  // (the caller's reads of v's fields then forward from these stores).
+  template <std::size_t W>
+  static NVO_ALWAYS_INLINE void store_word(Value& v, std::uint64_t x) noexcept {
+    constexpr std::size_t n = std::min<std::size_t>(8, sizeof(Value) - 8 * W);
+    std::memcpy(reinterpret_cast<unsigned char*>(&v) + 8 * W, &x, n);
   }
   template <class T, std::size_t W>
   [[nodiscard]] static NVO_ALWAYS_INLINE T from_words(const std::array<std::uint64_t, W>& w) noexcept {
@@ -470,6 +477,9 @@ class basic_table {
   [[nodiscard]] NVO_ALWAYS_INLINE std::optional<Value> find_impl(const Key& key) const noexcept {
     const key_words_t kw = to_words<key_words>(key);
     const std::uint64_t h = hasher_(key);
+    // The scans write the value into r in place, and every path returns r
+    // (one named object: no copy of the record on return).
+    std::optional<Value> r(std::in_place);
     for (;;) {
       // (R1) acquire: pairs with (W5).
       const std::uint64_t moves = moves_.load(std::memory_order_acquire);
@@ -478,15 +488,17 @@ class basic_table {
       const std::size_t p = primary(h, s->nb);
       const std::size_t q = secondary(h, p, s->nb);
       prefetch(&s->buckets[q]);  // overlaps a possible second miss with the first
-      value_words_t vw;
       // Both buckets, whatever the primary's overflow count: q's line is
       // already on its way, and a branch on the count mispredicts on misses.
-      if (scan<Vec>(s->buckets[p], kw, vw)) return from_words<Value>(vw);
-      if (scan<Vec>(s->buckets[q], kw, vw)) return from_words<Value>(vw);
-      if (NVO_PREDICT_FALSE(scan_stash<Vec>(*s, kw, vw))) return from_words<Value>(vw);
+      if (scan<Vec>(s->buckets[p], kw, *r)) return r;
+      if (scan<Vec>(s->buckets[q], kw, *r)) return r;
+      if (NVO_PREDICT_FALSE(scan_stash<Vec>(*s, kw, *r))) return r;
       // (R5) then (R6): a key moved between the scans bumped moves_.
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (NVO_PREDICT_TRUE(moves_.load(std::memory_order_relaxed) == moves)) return std::nullopt;
+      if (NVO_PREDICT_TRUE(moves_.load(std::memory_order_relaxed) == moves)) {
+        r.reset();
+        return r;
+      }
     }
   }
 
@@ -510,10 +522,9 @@ class basic_table {
       prefetch(&bk[b1[i]]);
     }
     std::uint64_t hits = 0;
-    value_words_t vw;
     for (std::size_t i = 0; i < n; ++i) {
-      const bool hit = scan<Vec>(bk[b1[i]], to_words<key_words>(keys[i]), vw);
-      out[i] = from_words<Value>(vw);  // unspecified on a miss, as documented
+      // out[i] is written on a miss too (unspecified, as documented): no branch.
+      const bool hit = scan<Vec>(bk[b1[i]], to_words<key_words>(keys[i]), out[i]);
       hits |= static_cast<std::uint64_t>(hit) << i;
     }
     const std::uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
@@ -541,8 +552,7 @@ class basic_table {
     }
     for (std::uint64_t m = second; m != 0; m &= m - 1) {
       const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-      const bool hit = scan<Vec>(bk[b2[i]], to_words<key_words>(keys[i]), vw);
-      out[i] = from_words<Value>(vw);  // out[i] is unspecified on a miss: store without a branch
+      const bool hit = scan<Vec>(bk[b2[i]], to_words<key_words>(keys[i]), out[i]);
       hits |= static_cast<std::uint64_t>(hit) << i;
     }
     misses = all & ~hits;
@@ -550,10 +560,7 @@ class basic_table {
     if (NVO_PREDICT_FALSE(s->stash_used.load(std::memory_order_acquire) != 0)) {  // (R7)
       for (std::uint64_t m = misses; m != 0; m &= m - 1) {
         const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-        if (scan_stash_buckets<Vec>(*s, to_words<key_words>(keys[i]), vw)) {
-          out[i] = from_words<Value>(vw);
-          hits |= 1ull << i;
-        }
+        if (scan_stash_buckets<Vec>(*s, to_words<key_words>(keys[i]), out[i])) hits |= 1ull << i;
       }
       misses = all & ~hits;
     }
@@ -589,34 +596,34 @@ class basic_table {
   // scan_stash(): the stash, only while its counter (R7) says it holds keys.
   template <bool Vec>
   [[nodiscard]] NVO_ALWAYS_INLINE static bool scan_stash(const state& s, const key_words_t& kw,
-                                                          value_words_t& vw) noexcept {
+                                                          Value& out) noexcept {
     // (R7) acquire: pairs with (W7).
     if (NVO_PREDICT_TRUE(s.stash_used.load(std::memory_order_acquire) == 0)) return false;
-    return scan_stash_buckets<Vec>(s, kw, vw);
+    return scan_stash_buckets<Vec>(s, kw, out);
   }
   template <bool Vec>
-  [[nodiscard]] static bool scan_stash_buckets(const state& s, const key_words_t& kw, value_words_t& vw) noexcept {
+  [[nodiscard]] static bool scan_stash_buckets(const state& s, const key_words_t& kw, Value& out) noexcept {
     for (std::size_t j = 0; j < stash_buckets; ++j)
-      if (scan<Vec>(s.buckets[s.nb + j], kw, vw)) return true;
+      if (scan<Vec>(s.buckets[s.nb + j], kw, out)) return true;
     return false;
   }
 
   template <bool Vec>
   [[nodiscard]] static NVO_ALWAYS_INLINE bool scan(const bucket& b, const key_words_t& kw,
-                                                  value_words_t& vw) noexcept {
+                                                  Value& out) noexcept {
 #if NVO_SIMD_X86
-    if constexpr (Vec) return scan_avx512(b, kw, vw);
+    if constexpr (Vec) return scan_avx512(b, kw, out);
 #endif
-    return scan_words(b, kw, vw);
+    return scan_words(b, kw, out);
   }
 
   // scan_words(): lock-free consistent search of one bucket (R3, R4).
   // Branch-free over the slots: every slot's key is compared (unpublished
   // ones too; the header mask discards them) and the value of the match, or
-  // of slot 0 on a miss, is copied, so the hit slot's position costs no
-  // misprediction.
+  // of slot 0 on a miss, is copied into out, so the hit slot's position costs
+  // no misprediction.
   [[nodiscard]] static NVO_ALWAYS_INLINE bool scan_words(const bucket& b, const key_words_t& kw,
-                                                        value_words_t& vw) noexcept {
+                                                        Value& out) noexcept {
     for (;;) {
       // (R3) acquire: pairs with (W2).
       const std::uint64_t h1 = b.header.load(std::memory_order_acquire);
@@ -631,8 +638,9 @@ class basic_table {
       // computed without a branch: whether the key sits in this bucket is
       // unpredictable, and a burst pays a misprediction per wrong guess.
       const std::size_t hit = static_cast<std::size_t>(std::countr_zero(match | (1ull << slots))) % slots;
-      for (std::size_t w = 0; w < value_words; ++w)
-        vw[w] = b.words[hit][key_words + w].load(detail::value_load_order);
+      [&]<std::size_t... W>(std::index_sequence<W...>) {
+        (store_word<W>(out, b.words[hit][key_words + W].load(detail::value_load_order)), ...);
+      }(std::make_index_sequence<value_words>{});
       // (R4) acquire: pairs with (W1) if any word copied above was rewritten,
       // and with (W3) for a value replaced in place.
       std::atomic_thread_fence(std::memory_order_acquire);
@@ -645,7 +653,7 @@ class basic_table {
   // layout with one vector compare of both slots' keys. Not always_inline: it
   // inlines into the target-attributed find_avx512 / find_bulk_avx512 only.
   [[gnu::target(NVO_SIMD_TARGET_AVX512)]] [[nodiscard]] static inline bool scan_avx512(
-      const bucket& b, const key_words_t& kw, value_words_t& vw) noexcept {
+      const bucket& b, const key_words_t& kw, Value& out) noexcept {
     static_assert(sizeof(bucket) == cache_line && slots == 2 && key_words == 2 && value_words == 1);
     // Key words at line words 1,2 (slot 0) and 4,5 (slot 1).
     // One broadcast and one permute (not eight inserts from GPRs).
@@ -669,7 +677,7 @@ class basic_table {
       const unsigned sel = both & 0x12u;
       const std::uint64_t match = (((sel | (sel >> 2)) >> 1) & 3u) & h1;
       const std::size_t hit = static_cast<std::size_t>(match >> 1);  // slot 0 on a miss
-      vw[0] = b.words[hit][key_words].load(std::memory_order_relaxed);
+      store_word<0>(out, b.words[hit][key_words].load(detail::value_load_order));
       // (R4) acquire: pairs with (W1) if any word read above was rewritten, and (W3).
       std::atomic_thread_fence(std::memory_order_acquire);
       if (NVO_PREDICT_TRUE(b.header.load(std::memory_order_relaxed) == h1)) return match != 0;
