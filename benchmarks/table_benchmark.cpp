@@ -559,6 +559,8 @@ struct l2 {
   static bool remove(T& t, const key& k) { return t.remove(k.vni, k.mac).ok(); }
   template <class T>
   static std::optional<value> lookup(const T& t, const key& k) { return t.lookup(k.vni, k.mac); }
+  template <class T>
+  static bool lookup_into(const T& t, const key& k, value& v) { return t.lookup(k.vni, k.mac, v); }
 };
 
 struct l3 {
@@ -603,6 +605,8 @@ struct l3 {
   static bool remove(T& t, const key& k) { return t.remove(k.domain, k.ca).ok(); }
   template <class T>
   static std::optional<value> lookup(const T& t, const key& k) { return t.lookup(k.domain, k.ca); }
+  template <class T>
+  static bool lookup_into(const T& t, const key& k, value& v) { return t.lookup(k.domain, k.ca, v); }
 };
 
 template <class K>
@@ -678,11 +682,7 @@ struct nvo_fwd {
       }
     mem_ = malloc_in_use() - before;
   }
-  bool find(const key& k, value& v) const {
-    const auto r = Tr::lookup(*t_, k);
-    if (r) v = *r;
-    return r.has_value();
-  }
+  bool find(const key& k, value& v) const { return Tr::lookup_into(*t_, k, v); }
   std::uint64_t find_bulk(const key* k, value* v) const {
     return t_->lookup_bulk(std::span<const key>(k, fburst), std::span<value>(v, fburst));
   }

@@ -183,8 +183,11 @@ TEST(L2Bulk, BulkLookupMatchesSingle) {
   for (std::uint32_t i = 0; i < 64; ++i) {
     const auto one = fdb.lookup(i, mac(0x0200 + i));
     ASSERT_EQ(((hits >> i) & 1) != 0, one.has_value()) << i;
+    tbl::tunnel_endpoint into{};
+    ASSERT_EQ(fdb.lookup(i, mac(0x0200 + i), into), one.has_value()) << i;
     if (one) {
       EXPECT_EQ(out[i], *one);
+      EXPECT_EQ(into, *one);
     }
   }
   EXPECT_EQ(std::popcount(hits), 42);

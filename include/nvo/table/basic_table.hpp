@@ -13,20 +13,21 @@
 // An array of buckets, each one or more whole cache lines, addressed by two
 // independent hash lanes (2-choice cuckoo hashing), followed by a small
 // stash of the same buckets. Keys and values live inline in the bucket, so a
-// hit in the primary bucket reads one cache line (DPDK's rte_hash reads a
-// bucket line and then a key-store line).
+// hit reads one bucket (DPDK's rte_hash reads a bucket line, then a key-store
+// line, then the application's record).
 //
 //   bucket (16-byte key, 8-byte value: 64 bytes, 2 slots)
 //   +-------------------------------+------------------------+------------------------+------+
-//   | header: 48-bit generation |   | slot 0: key[2w] val[1w] | slot 1: key[2w] val[1w] | free |
-//   | 8b overflow | 8b PUBLISHED    |                        |                        |      |
+//   | header: 56-bit generation |   | slot 0: key[2w] val[1w] | slot 1: key[2w] val[1w] | free |
+//   | 8b PUBLISHED                  |                        |                        |      |
 //   +-------------------------------+------------------------+------------------------+------+
 //      8 bytes                         24 bytes                 24 bytes                 8
 //
-// The overflow count is how many keys whose primary bucket this is live in
-// their secondary bucket (saturating at 255, then sticky). While it is zero a
-// bulk lookup that missed here skips the secondary: a miss then costs one
-// bucket line, not two.
+// Beside the buckets, a tag array holds one byte per slot (8 bits of the
+// key's hash; 2 bytes per 2-slot bucket), small enough to stay in cache when
+// the buckets do not: a lookup reads a bucket only if one of its tags
+// matches, so a miss costs two tag reads and (1 time in ~64) a bucket, and a
+// hit reads one bucket.
 //
 // The stash (stash_slots entries, at least 8) takes a new key that neither
 // of its buckets nor a cuckoo path can hold. It is empty in normal operation;
@@ -58,16 +59,19 @@
 //   slots and copy the value of a match; fence (R4 acquire); reread header; if
 //   unchanged the copy is consistent, else rescan. A rescan happens only after
 //   the writer completed a publish on that bucket.
-//   find: primary bucket, then secondary, then (only if its counter (R7) is
-//   non-zero) the stash. find_bulk reads a missed key's secondary only if its
-//   primary's overflow count is non-zero in bursts that mostly missed: a key
-//   present throughout is in its primary, or in its secondary with the count
-//   non-zero all along, or in the stash, or it moved. A miss is confirmed by
-//   the table's move counter (R1 acquire ... R5 fence, R6 reload): a key the
+//   find: the tags of both buckets (R8 acquire); the primary bucket if a tag
+//   matches, then the secondary if one of its tags does, then (only if its
+//   counter (R7) is non-zero) the stash. A published slot's tag is its key's
+//   (it is written, W8, while the slot is FREE, before the publish), so a key
+//   present throughout is found where it sits. A miss is confirmed by the
+//   table's move counter (R1 acquire ... R5 fence, R6 reload): a key the
 //   writer moves (cuckoo displacement, an out-of-place replace, a stash move)
 //   is published in its destination before the counter is bumped (W5
 //   release) and unpublished from its source after, so a reader that missed
-//   it everywhere sees the counter change and searches again.
+//   it everywhere sees the counter change and searches again. A reader that
+//   skipped the source because its slot's tag was already rewritten for
+//   another key read a tag stored after that bump (W8 release, R8 acquire),
+//   so it sees the counter change too.
 //   Each result of find_bulk is a value its key held at some instant during
 //   the call; the instants of different positions are not in position order
 //   (a re-searched miss is read last), so two positions holding one key may
@@ -80,11 +84,9 @@
 //   fence orders the stores after the earlier unpublishing of that slot, so a
 //   reader that copies the new words also sees the header change (R4 syncs
 //   with W1) and discards its copy. Unpublishing is (W2) as well.
-//   A key is counted in its primary's overflow count (W2 store of that header)
-//   before it is published in its secondary, and uncounted after it is
-//   unpublished there: while a key sits in its secondary, its primary's count
-//   is non-zero. The stash counter is raised (W7) after a stash publish and
-//   lowered after a stash unpublish.
+//   A slot's tag is stored (W8) while the slot is FREE, before the publish.
+//   The stash counter is raised (W7) after a stash publish and lowered after
+//   a stash unpublish.
 //   Single-word values are replaced in place by one release store (W3): a
 //   reader sees the old or the new word, never a mix, and when the word is a
 //   pointer to data the writer built (a flood list), the reader that loaded
@@ -102,12 +104,14 @@
 //   (R5) acquire fence before (R6), synchronizes-with (W1)/(W2) of the source unpublish
 //   (R6) relaxed reload of moves_
 //   (R7) acquire-load of the stash counter synchronizes-with (W7)
+//   (R8) acquire-load of a bucket's tags   synchronizes-with (W8)
 //   (W1) release fence before writing a FREE slot
-//   (W2) release-store of header (publish, unpublish, overflow count change)
+//   (W2) release-store of header (publish, unpublish)
 //   (W3) release-store of a single-word value in place
 //   (W5) release-store of moves_ between the destination publish and the source unpublish
 //   (W6) release-store of state_ after growth
 //   (W7) release-store of the stash counter
+//   (W8) release-store of a bucket's tags, before the slot's publish
 //
 // PROGRESS GUARANTEES
 //   find, find_bulk, contains: lock-free. They never wait for the writer: a
@@ -148,7 +152,6 @@
 #include <optional>
 #include <span>
 #include <type_traits>
-#include <utility>
 
 #include "absl/status/status.h"
 #include "nvo/config.hpp"
@@ -226,17 +229,16 @@ class basic_table {
  private:
   static constexpr std::uint64_t mask_bits = 8;
   static constexpr std::uint64_t slot_mask = (1u << slots) - 1;
-  static constexpr std::uint64_t overflow_shift = mask_bits;
-  static constexpr std::uint64_t overflow_max = 0xFF;
-  static constexpr std::uint64_t overflow_field = overflow_max << overflow_shift;
-  static constexpr std::uint64_t generation_one = 1ull << (mask_bits + 8);
+  static constexpr std::uint64_t generation_one = 1ull << mask_bits;
+  // One tag byte per slot: the smallest word that holds a bucket's.
+  using tag_word = std::conditional_t<slots <= 2, std::uint16_t, std::conditional_t<slots <= 4, std::uint32_t, std::uint64_t>>;
   static constexpr bool inline_value_update = value_words == 1;
   // The inline layout of the benchmark and forwarding keys: header, slot 0
   // (key, key, value), slot 1 (key, key, value), one spare word.
   static constexpr bool vector_shape = NVO_SIMD_X86 && slots == 2 && key_words == 2 && value_words == 1;
 
   struct alignas(cache_line) bucket {
-    std::atomic<std::uint64_t> header{0};  // generation << 16 | overflow count << 8 | PUBLISHED mask
+    std::atomic<std::uint64_t> header{0};  // generation << 8 | PUBLISHED mask
     std::atomic<std::uint64_t> words[slots][slot_words]{};
   };
   static constexpr std::size_t lines_per_bucket = sizeof(bucket) / cache_line;
@@ -244,14 +246,16 @@ class basic_table {
   // One bucket array: nb main buckets, then stash_buckets stash buckets.
   struct state {
     explicit state(std::size_t n)
-        : nb(n), buckets(new bucket[n + stash_buckets]),
+        : nb(n), buckets(new bucket[n + stash_buckets]), tags(new std::atomic<tag_word>[n + stash_buckets]()),
           stamps(has_stamps ? new std::uint32_t[(n + stash_buckets) * slots]() : nullptr) {}
     [[nodiscard]] std::size_t bytes() const noexcept {
-      return (nb + stash_buckets) * (sizeof(bucket) + (has_stamps ? slots * sizeof(std::uint32_t) : 0)) +
+      return (nb + stash_buckets) *
+                 (sizeof(bucket) + sizeof(tag_word) + (has_stamps ? slots * sizeof(std::uint32_t) : 0)) +
              sizeof(state);
     }
     std::size_t nb;
     std::unique_ptr<bucket[]> buckets;
+    std::unique_ptr<std::atomic<tag_word>[]> tags;  // tag byte of slot i at bits 8i..8i+7 (R8 / W8)
     std::unique_ptr<std::uint32_t[]> stamps;  // writer only: never read by lookups
     std::atomic<std::uint32_t> stash_used{0};  // published stash slots (W7 / R7)
   };
@@ -279,14 +283,22 @@ class basic_table {
 
   // ---- lookups: any thread, lock-free --------------------------------------
 
-  // find(): the value of key, or nullopt.
-  [[nodiscard]] std::optional<Value> find(const Key& key) const noexcept {
+  // find(key, out): copies key's value into out and returns true, or
+  // returns false (out unspecified). The datapath form: the record goes
+  // straight into the caller's memory.
+  [[nodiscard]] bool find(const Key& key, Value& out) const noexcept {
 #if NVO_SIMD_X86
     if constexpr (vector_shape) {
-      if (vector_scan_) return find_avx512(key);
+      if (vector_scan_) return find_avx512(key, out);
     }
 #endif
-    return find_impl<false>(key);
+    return find_impl<false>(key, out);
+  }
+  // find(key): the value of key, or nullopt.
+  [[nodiscard]] std::optional<Value> find(const Key& key) const noexcept {
+    std::optional<Value> r(std::in_place);
+    if (!find(key, *r)) r.reset();
+    return r;
   }
 
   [[nodiscard]] bool contains(const Key& key) const noexcept { return find(key).has_value(); }
@@ -325,7 +337,7 @@ class basic_table {
     const std::uint64_t h = hasher_(key);
     const auto loc = locate(s, to_words<key_words>(key), h);
     if (!loc) return absl::NotFoundError("nvo table: key not found");
-    unpublish_entry(s, loc->bucket, loc->slot, h);
+    unpublish_entry(s, loc->bucket, loc->slot);
     size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     drain_stash(s);
     return absl::OkStatus();
@@ -350,15 +362,7 @@ class basic_table {
       publish(bk, 0, drop);
       const auto n = static_cast<std::uint32_t>(std::popcount(drop));
       erased += n;
-      if (b >= s.nb) {
-        count_stash(s, -static_cast<int>(n));  // (W7) after the unpublish
-        continue;
-      }
-      for (std::uint64_t m = drop; m != 0; m &= m - 1) {
-        const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-        const std::size_t home = primary(hasher_(slot_key(bk, i)), s.nb);
-        if (home != b) adjust_overflow(s.buckets[home], -1);
-      }
+      if (b >= s.nb) count_stash(s, -static_cast<int>(n));  // (W7) after the unpublish
     }
     size_.store(size_.load(std::memory_order_relaxed) - erased, std::memory_order_relaxed);
     drain_stash(s);
@@ -457,12 +461,11 @@ class basic_table {
     static_assert(W == (sizeof(T) + 7) / 8);
     return detail::object_words(t);
   }
-  // store_word<W>(v, x): word W of value v, by one store no wider than it
+  // store_word(v, w, x): word w of value v, by one store no wider than it
   // (the caller's reads of v's fields then forward from these stores).
-  template <std::size_t W>
-  static NVO_ALWAYS_INLINE void store_word(Value& v, std::uint64_t x) noexcept {
-    constexpr std::size_t n = std::min<std::size_t>(8, sizeof(Value) - 8 * W);
-    std::memcpy(reinterpret_cast<unsigned char*>(&v) + 8 * W, &x, n);
+  static NVO_ALWAYS_INLINE void store_word(Value& v, std::size_t w, std::uint64_t x) noexcept {
+    constexpr std::size_t tail = sizeof(Value) - 8 * (value_words - 1);
+    std::memcpy(reinterpret_cast<unsigned char*>(&v) + 8 * w, &x, w + 1 < value_words ? 8 : tail);
   }
   template <class T, std::size_t W>
   [[nodiscard]] static NVO_ALWAYS_INLINE T from_words(const std::array<std::uint64_t, W>& w) noexcept {
@@ -474,12 +477,9 @@ class basic_table {
   // ---- read side ------------------------------------------------------------------
 
   template <bool Vec>
-  [[nodiscard]] NVO_ALWAYS_INLINE std::optional<Value> find_impl(const Key& key) const noexcept {
+  [[nodiscard]] NVO_ALWAYS_INLINE bool find_impl(const Key& key, Value& out) const noexcept {
     const key_words_t kw = to_words<key_words>(key);
     const std::uint64_t h = hasher_(key);
-    // The scans write the value into r in place, and every path returns r
-    // (one named object: no copy of the record on return).
-    std::optional<Value> r(std::in_place);
     for (;;) {
       // (R1) acquire: pairs with (W5).
       const std::uint64_t moves = moves_.load(std::memory_order_acquire);
@@ -487,18 +487,17 @@ class basic_table {
       const state* s = state_.load(std::memory_order_acquire);
       const std::size_t p = primary(h, s->nb);
       const std::size_t q = secondary(h, p, s->nb);
-      prefetch(&s->buckets[q]);  // overlaps a possible second miss with the first
-      // Both buckets, whatever the primary's overflow count: q's line is
-      // already on its way, and a branch on the count mispredicts on misses.
-      if (scan<Vec>(s->buckets[p], kw, *r)) return r;
-      if (scan<Vec>(s->buckets[q], kw, *r)) return r;
-      if (NVO_PREDICT_FALSE(scan_stash<Vec>(*s, kw, *r))) return r;
+      // The primary's lines are on their way while the tags are read: most
+      // lookups hit there, and a miss then costs the tags and that one fetch.
+      prefetch(&s->buckets[p]);
+      const bool in_p = tag_match(*s, p, h);
+      const bool in_q = tag_match(*s, q, h);
+      if (in_p && scan<Vec>(s->buckets[p], kw, out)) return true;
+      if (in_q && scan<Vec>(s->buckets[q], kw, out)) return true;
+      if (NVO_PREDICT_FALSE(scan_stash<Vec>(*s, kw, out))) return true;
       // (R5) then (R6): a key moved between the scans bumped moves_.
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (NVO_PREDICT_TRUE(moves_.load(std::memory_order_relaxed) == moves)) {
-        r.reset();
-        return r;
-      }
+      if (NVO_PREDICT_TRUE(moves_.load(std::memory_order_relaxed) == moves)) return false;
     }
   }
 
@@ -509,53 +508,47 @@ class basic_table {
     const std::size_t n = keys.size();
     std::array<std::uint32_t, max_burst> b1;
     std::array<std::uint32_t, max_burst> b2;
-    std::array<std::uint32_t, max_burst> hi;  // the hash's secondary lane
+    std::array<std::uint8_t, max_burst> tag;
     const std::uint64_t moves = moves_.load(std::memory_order_acquire);  // (R1)
     const state* s = state_.load(std::memory_order_acquire);             // (R2)
-    // In a local: the (R4) fences would otherwise reload it for every key.
+    // In locals: the (R4) fences would otherwise reload them for every key.
     const bucket* const bk = s->buckets.get();
+    const std::atomic<tag_word>* const tg = s->tags.get();
     const std::size_t nb = s->nb;
     for (std::size_t i = 0; i < n; ++i) {
       const std::uint64_t h = hasher_(keys[i]);
       b1[i] = static_cast<std::uint32_t>(primary(h, nb));
-      hi[i] = static_cast<std::uint32_t>(h >> 32);
-      prefetch(&bk[b1[i]]);
+      b2[i] = static_cast<std::uint32_t>(secondary(h, b1[i], nb));
+      tag[i] = tag_of(h);
+      __builtin_prefetch(&tg[b1[i]], 0, 3);
+      __builtin_prefetch(&tg[b2[i]], 0, 3);
+    }
+    // Tags decide which buckets to fetch: the primary where a tag matches,
+    // else the secondary; the fetches of the whole burst overlap.
+    std::uint64_t first = 0;
+    std::uint64_t second = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const bool in_p = tag_match(tg, b1[i], tag[i]);
+      const bool in_q = tag_match(tg, b2[i], tag[i]);
+      first |= static_cast<std::uint64_t>(in_p) << i;
+      second |= static_cast<std::uint64_t>(in_q) << i;
+      if (in_p || in_q) prefetch(&bk[in_p ? b1[i] : b2[i]]);
     }
     std::uint64_t hits = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      // out[i] is written on a miss too (unspecified, as documented): no branch.
-      const bool hit = scan<Vec>(bk[b1[i]], to_words<key_words>(keys[i]), out[i]);
-      hits |= static_cast<std::uint64_t>(hit) << i;
+    for (std::uint64_t m = first; m != 0; m &= m - 1) {
+      const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+      hits |= static_cast<std::uint64_t>(scan<Vec>(bk[b1[i]], to_words<key_words>(keys[i]), out[i])) << i;
+    }
+    // Secondaries of the keys the primaries did not hold (out[i] of a miss
+    // is unspecified: written without a branch).
+    second &= ~hits;
+    for (std::uint64_t m = second & first; m != 0; m &= m - 1) prefetch(&bk[b2[std::countr_zero(m)]]);
+    for (std::uint64_t m = second; m != 0; m &= m - 1) {
+      const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
+      hits |= static_cast<std::uint64_t>(scan<Vec>(bk[b2[i]], to_words<key_words>(keys[i]), out[i])) << i;
     }
     const std::uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
     std::uint64_t misses = all & ~hits;
-    // Secondaries only for the keys the primaries missed: most keys live in
-    // their primary bucket, and on a DRAM-sized table the lines a burst
-    // fetches, not the instructions, bound its time. A burst that mostly
-    // missed also skips the keys whose primary counts no overflow (absent
-    // keys, mostly). A burst of mostly hits does not filter: its primary
-    // misses are keys that sit in their secondary, whose primaries all count
-    // one. The count is reread here (the line is cached).
-    std::uint64_t second = misses;
-    if (2 * static_cast<std::size_t>(std::popcount(misses)) > n) {
-      second = 0;
-      for (std::uint64_t m = misses; m != 0; m &= m - 1) {
-        const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-        const bool overflow = (bk[b1[i]].header.load(std::memory_order_acquire) & overflow_field) != 0;
-        second |= static_cast<std::uint64_t>(overflow) << i;
-      }
-    }
-    for (std::uint64_t m = second; m != 0; m &= m - 1) {
-      const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-      b2[i] = static_cast<std::uint32_t>(secondary(std::uint64_t{hi[i]} << 32, b1[i], nb));
-      prefetch(&bk[b2[i]]);
-    }
-    for (std::uint64_t m = second; m != 0; m &= m - 1) {
-      const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-      const bool hit = scan<Vec>(bk[b2[i]], to_words<key_words>(keys[i]), out[i]);
-      hits |= static_cast<std::uint64_t>(hit) << i;
-    }
-    misses = all & ~hits;
     if (misses == 0) return hits;
     if (NVO_PREDICT_FALSE(s->stash_used.load(std::memory_order_acquire) != 0)) {  // (R7)
       for (std::uint64_t m = misses; m != 0; m &= m - 1) {
@@ -569,10 +562,7 @@ class basic_table {
       if (NVO_PREDICT_FALSE(moves_.load(std::memory_order_relaxed) != moves)) {  // (R6)
         for (; misses != 0; misses &= misses - 1) {
           const std::size_t i = static_cast<std::size_t>(std::countr_zero(misses));
-          if (auto v = find_impl<Vec>(keys[i])) {
-            out[i] = *v;
-            hits |= 1ull << i;
-          }
+          if (find_impl<Vec>(keys[i], out[i])) hits |= 1ull << i;
         }
       }
     }
@@ -583,15 +573,32 @@ class basic_table {
   // The AVX-512 instantiations: compiled for AVX-512 by their own target
   // attribute, whatever the translation unit's flags, and called only when
   // the CPU has it (vector_scan_).
-  [[gnu::target(NVO_SIMD_TARGET_AVX512)]] [[nodiscard]] std::optional<Value> find_avx512(
-      const Key& key) const noexcept {
-    return find_impl<true>(key);
+  [[gnu::target(NVO_SIMD_TARGET_AVX512)]] [[nodiscard]] bool find_avx512(const Key& key, Value& out) const noexcept {
+    return find_impl<true>(key, out);
   }
   [[gnu::target(NVO_SIMD_TARGET_AVX512)]] [[nodiscard]] std::uint64_t find_bulk_avx512(
       std::span<const Key> keys, std::span<Value> out) const noexcept {
     return find_bulk_impl<true>(keys, out);
   }
 #endif
+
+  [[nodiscard]] static NVO_ALWAYS_INLINE std::uint8_t tag_of(std::uint64_t h) noexcept {
+    // The low bits of the low lane: the bucket choices use its high bits.
+    return static_cast<std::uint8_t>(h);
+  }
+  // tag_match(): does any tag of bucket b equal t? Unpublished slots' stale
+  // tags only cost a needless scan.
+  [[nodiscard]] static NVO_ALWAYS_INLINE bool tag_match(const std::atomic<tag_word>* tags, std::size_t b,
+                                                       std::uint8_t t) noexcept {
+    // (R8) acquire: pairs with (W8).
+    const std::uint64_t w = tags[b].load(std::memory_order_acquire);
+    bool any = false;
+    for (std::size_t i = 0; i < slots; ++i) any |= static_cast<std::uint8_t>(w >> (8 * i)) == t;
+    return any;
+  }
+  [[nodiscard]] static NVO_ALWAYS_INLINE bool tag_match(const state& s, std::size_t b, std::uint64_t h) noexcept {
+    return tag_match(s.tags.get(), b, tag_of(h));
+  }
 
   // scan_stash(): the stash, only while its counter (R7) says it holds keys.
   template <bool Vec>
@@ -638,9 +645,8 @@ class basic_table {
       // computed without a branch: whether the key sits in this bucket is
       // unpredictable, and a burst pays a misprediction per wrong guess.
       const std::size_t hit = static_cast<std::size_t>(std::countr_zero(match | (1ull << slots))) % slots;
-      [&]<std::size_t... W>(std::index_sequence<W...>) {
-        (store_word<W>(out, b.words[hit][key_words + W].load(detail::value_load_order)), ...);
-      }(std::make_index_sequence<value_words>{});
+      for (std::size_t w = 0; w < value_words; ++w)
+        store_word(out, w, b.words[hit][key_words + w].load(detail::value_load_order));
       // (R4) acquire: pairs with (W1) if any word copied above was rewritten,
       // and with (W3) for a value replaced in place.
       std::atomic_thread_fence(std::memory_order_acquire);
@@ -677,7 +683,7 @@ class basic_table {
       const unsigned sel = both & 0x12u;
       const std::uint64_t match = (((sel | (sel >> 2)) >> 1) & 3u) & h1;
       const std::size_t hit = static_cast<std::size_t>(match >> 1);  // slot 0 on a miss
-      store_word<0>(out, b.words[hit][key_words].load(detail::value_load_order));
+      store_word(out, 0, b.words[hit][key_words].load(detail::value_load_order));
       // (R4) acquire: pairs with (W1) if any word read above was rewritten, and (W3).
       std::atomic_thread_fence(std::memory_order_acquire);
       if (NVO_PREDICT_TRUE(b.header.load(std::memory_order_relaxed) == h1)) return match != 0;
@@ -770,37 +776,31 @@ class basic_table {
     s.stash_used.store(n, std::memory_order_release);
     if (&s == state_.load(std::memory_order_relaxed)) stashed_.store(n, std::memory_order_relaxed);
   }
-  // Counts (+1) or uncounts (-1) a key of primary bucket b that lives in its
-  // secondary; one (W2) release store with a new generation. A count that
-  // reached overflow_max stays there (an overestimate only costs a read).
-  static void adjust_overflow(bucket& b, int delta) noexcept {
-    const std::uint64_t h = b.header.load(std::memory_order_relaxed);
-    const std::uint64_t count = (h & overflow_field) >> overflow_shift;
-    if (count == overflow_max) return;
-    NVO_ASSERT(delta > 0 || count > 0);
-    const std::uint64_t next = delta > 0 ? count + 1 : count - 1;
-    b.header.store(((h & ~overflow_field) + generation_one) | next << overflow_shift, std::memory_order_release);
+  // (W8) release: slot i's tag becomes t; the slot is FREE.
+  static void set_tag(state& s, std::size_t b, std::size_t i, std::uint8_t t) noexcept {
+    const std::uint64_t w = s.tags[b].load(std::memory_order_relaxed);
+    const std::uint64_t next = (w & ~(0xFFull << (8 * i))) | std::uint64_t{t} << (8 * i);
+    s.tags[b].store(static_cast<tag_word>(next), std::memory_order_release);
   }
-
-  // Publishes a new key in FREE slot (b, i), counting it in its primary's
-  // overflow first if b is its secondary and raising the stash counter after
-  // if b is a stash bucket.
-  void publish_new(state& s, std::size_t b, std::size_t i, std::size_t home, const key_words_t& kw,
-                   const value_words_t& vw, std::uint32_t stamp) noexcept {
-    if (b != home && b < s.nb) adjust_overflow(s.buckets[home], +1);  // before it is visible in its secondary
+  // Writes FREE slot (b, i) with its tag; it stays invisible until published.
+  static void fill_slot(state& s, std::size_t b, std::size_t i, std::uint64_t h, const key_words_t& kw,
+                        const value_words_t& vw, std::uint32_t stamp) noexcept {
+    set_tag(s, b, i, tag_of(h));
     write_slot(s.buckets[b], i, kw, vw);
     set_slot_stamp(s, b, i, stamp);
+  }
+  // Publishes a new key (hash h) in FREE slot (b, i), raising the stash
+  // counter after if b is a stash bucket.
+  void publish_new(state& s, std::size_t b, std::size_t i, std::uint64_t h, const key_words_t& kw,
+                   const value_words_t& vw, std::uint32_t stamp) noexcept {
+    fill_slot(s, b, i, h, kw, vw, stamp);
     publish(s.buckets[b], 1ull << i, 0);
     if (b >= s.nb) count_stash(s, +1);
   }
-  // Unpublishes entry (b, i) whose hash is h, then uncounts it.
-  void unpublish_entry(state& s, std::size_t b, std::size_t i, std::uint64_t h) noexcept {
+  // Unpublishes entry (b, i), then lowers the stash counter if b is a stash bucket.
+  void unpublish_entry(state& s, std::size_t b, std::size_t i) noexcept {
     publish(s.buckets[b], 0, 1ull << i);
-    if (b >= s.nb) {
-      count_stash(s, -1);
-    } else if (const std::size_t home = primary(h, s.nb); b != home) {
-      adjust_overflow(s.buckets[home], -1);
-    }
+    if (b >= s.nb) count_stash(s, -1);
   }
 
   // Moves the entry at (from_b, i) with value vw to FREE slot (to_b, j):
@@ -808,11 +808,11 @@ class basic_table {
   // Readers find the key in one of the two places or see moves_ change.
   void transfer(state& s, std::size_t from_b, std::size_t i, std::size_t to_b, std::size_t j, const key_words_t& kw,
                 const value_words_t& vw, std::uint64_t h) noexcept {
-    publish_new(s, to_b, j, primary(h, s.nb), kw, vw, slot_stamp(s, from_b, i));
+    publish_new(s, to_b, j, h, kw, vw, slot_stamp(s, from_b, i));
     // (W5) release: pairs with (R1); ordered after the destination publish
     // and, through the source's (W1)/(W2), before its unpublish.
     moves_.store(moves_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    unpublish_entry(s, from_b, i, h);
+    unpublish_entry(s, from_b, i);
   }
   void move_slot(state& s, std::size_t from_b, std::size_t i, std::size_t to_b, std::size_t j) noexcept {
     const bucket& from = s.buckets[from_b];
@@ -878,14 +878,14 @@ class basic_table {
     for (int attempt = 0; attempt < 2; ++attempt) {
       for (const std::size_t b : {p, q}) {
         if (const int f = free_slot(s.buckets[b]); f >= 0) {
-          publish_new(s, b, static_cast<std::size_t>(f), p, kw, vw, stamp);
+          publish_new(s, b, static_cast<std::size_t>(f), h, kw, vw, stamp);
           return true;
         }
       }
       if (attempt == 0 && !make_room(s, p, q)) break;
     }
     if (const auto st = free_stash_slot(s, s.nb + stash_buckets)) {
-      publish_new(s, st->bucket, st->slot, p, kw, vw, stamp);
+      publish_new(s, st->bucket, st->slot, h, kw, vw, stamp);
       return true;
     }
     return false;
@@ -906,8 +906,7 @@ class basic_table {
         bucket& b = s.buckets[loc.bucket];
         if (const int f = free_slot(b); f >= 0) {
           // Same bucket: one header store swaps old for new.
-          write_slot(b, static_cast<std::size_t>(f), kw, vw);
-          set_slot_stamp(s, loc.bucket, static_cast<std::size_t>(f), slot_stamp(s, loc.bucket, loc.slot));
+          fill_slot(s, loc.bucket, static_cast<std::size_t>(f), h, kw, vw, slot_stamp(s, loc.bucket, loc.slot));
           publish(b, 1ull << f, 1ull << loc.slot);
           return true;
         }

@@ -290,6 +290,10 @@ class l2_forwarding_table {
   [[nodiscard]] std::optional<tunnel_endpoint> lookup(std::uint32_t vni, wire::mac_address mac) const noexcept {
     return fdb_.find(l2_key{vni, mac});
   }
+  // lookup(vni, mac, out): the record into out; false on a miss.
+  [[nodiscard]] bool lookup(std::uint32_t vni, wire::mac_address mac, tunnel_endpoint& out) const noexcept {
+    return fdb_.find(l2_key{vni, mac}, out);
+  }
   // lookup_bulk(): up to 64 keys; returns the hit mask.
   [[nodiscard]] std::uint64_t lookup_bulk(std::span<const l2_key> keys, std::span<tunnel_endpoint> out) const noexcept {
     return fdb_.find_bulk(keys, out);
@@ -477,6 +481,10 @@ class l3_forwarding_table {
 
   [[nodiscard]] std::optional<l3_entry> lookup(std::uint32_t domain, const wire::ip_address& ca) const noexcept {
     return t_.find(l3_key{domain, ca});
+  }
+  // lookup(domain, ca, out): the record into out; false on a miss.
+  [[nodiscard]] bool lookup(std::uint32_t domain, const wire::ip_address& ca, l3_entry& out) const noexcept {
+    return t_.find(l3_key{domain, ca}, out);
   }
   [[nodiscard]] std::uint64_t lookup_bulk(std::span<const l3_key> keys, std::span<l3_entry> out) const noexcept {
     return t_.find_bulk(keys, out);
