@@ -30,7 +30,6 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
-#include <utility>
 
 #if defined(__linux__)
 #include <sys/random.h>
@@ -107,13 +106,18 @@ template <std::size_t N>
 }
 
 // object_words(t): the bytes of t as 64-bit words, the last zero-padded.
+template <std::size_t I, std::size_t Size, std::size_t N>
+NVO_ALWAYS_INLINE void fill_words(std::array<std::uint64_t, N>& w, const unsigned char* p) noexcept {
+  if constexpr (I < N) {
+    w[I] = load_bytes<std::min<std::size_t>(8, Size - 8 * I)>(p + 8 * I);
+    fill_words<I + 1, Size>(w, p);
+  }
+}
 template <class T>
-[[nodiscard]] NVO_ALWAYS_INLINE auto object_words(const T& t) noexcept {
-  constexpr std::size_t n = (sizeof(T) + 7) / 8;
-  const auto* p = reinterpret_cast<const unsigned char*>(&t);
-  return [p]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::array<std::uint64_t, n>{load_bytes<std::min<std::size_t>(8, sizeof(T) - 8 * I)>(p + 8 * I)...};
-  }(std::make_index_sequence<n>{});
+[[nodiscard]] NVO_ALWAYS_INLINE std::array<std::uint64_t, (sizeof(T) + 7) / 8> object_words(const T& t) noexcept {
+  std::array<std::uint64_t, (sizeof(T) + 7) / 8> w;
+  fill_words<0, sizeof(T)>(w, reinterpret_cast<const unsigned char*>(&t));
+  return w;
 }
 }  // namespace detail
 
