@@ -3,7 +3,8 @@
 // before including nvo.
 //
 // WARNING: a knob must have the same value in every translation unit of a program;
-// mixing values is an ODR violation. Prefer one site-wide header or a target-wide
+// mixing values is an ODR violation. That includes NDEBUG while NVO_ASSERT is
+// the default (assert). Prefer one site-wide header or a target-wide
 // compile definition over per-file -D flags.
 //
 // Not knobs: NVO_VERSION* and NVO_BEGIN/END_NAMESPACE (nvo/version.hpp) and the

@@ -67,7 +67,7 @@ results NVO_ODR_PROBE() {
   r.values.push_back(simd::flow_hash_crc32c(fk, 3));
   r.values.push_back(simd::flow_hash_toeplitz(key, fk));
   r.values.push_back(simd::flow_hash_toeplitz(key, fk, simd::rss_direction::symmetric));
-  // The table hashes with crc32c_u64 and may scan buckets with AVX-512.
+  // The table hashes with keyed_hash and may scan buckets with AVX-512.
   nvo::table::basic_table<key16, std::uint64_t> table;
   r.table_vector_scan = table.vector_scan();
   for (std::uint64_t i = 0; i < 3000; ++i) {

@@ -264,6 +264,53 @@ struct key16 {
   std::uint64_t b;
 };
 
+// A table filled until inserts fail must still replace every key's
+// multi-word value (a MAC move, a controller update), however often.
+template <class Value, class MakeValue>
+void replace_when_full(MakeValue make_value) {
+  using table_t = tbl::basic_table<tbl::l2_key, Value>;
+  std::mt19937_64 rng(11);
+  for (int set = 0; set < 20; ++set) {
+    table_t t({.capacity = 1000, .grow = false, .seed = tbl::hash_seed{rng(), rng()}});
+    std::vector<tbl::l2_key> keys;
+    for (;;) {
+      const tbl::l2_key k{static_cast<std::uint32_t>(rng() & 0xFFFFFF), mac(rng() & 0xFEFFFFFFFFFFull)};
+      if (!t.insert(k, make_value(k, 0)).ok()) break;
+      keys.push_back(k);
+    }
+    ASSERT_GE(keys.size(), 1000u);
+    for (std::uint32_t round = 1; round <= 3; ++round)
+      for (const auto& k : keys) ASSERT_TRUE(t.insert_or_assign(k, make_value(k, round)).ok()) << "set " << set;
+    for (const auto& k : keys) ASSERT_EQ(t.find(k), make_value(k, 3));
+    EXPECT_EQ(t.size(), keys.size());
+  }
+}
+
+TEST(Capacity, FullTableStillReplacesMultiWordValues) {
+  replace_when_full<tbl::tunnel_endpoint>([](const tbl::l2_key& k, std::uint32_t round) {
+    return tbl::tunnel_endpoint{.provider = v4(round), .tunnel_id = k.vni};
+  });
+  replace_when_full<tbl::l3_entry>([](const tbl::l2_key& k, std::uint32_t round) {
+    return tbl::l3_entry{.endpoint = {.provider = v4(k.vni), .tunnel_id = round}, .ca_mac = k.mac};
+  });
+}
+
+// A learning table at max_capacity still records MAC moves.
+TEST(Capacity, FullLearningTableStillRecordsMoves) {
+  tbl::l2_options o;
+  o.entries = {.capacity = 512, .grow = false};
+  tbl::l2_forwarding_table<tbl::policy::learning<true>> fdb(o);
+  std::mt19937_64 rng(12);
+  std::vector<std::uint64_t> learned;
+  for (int i = 0; i < 5000; ++i) {
+    const std::uint64_t m = rng() & 0xFEFFFFFFFFFFull;
+    if (fdb.learn(1, mac(m), v4(1), 1) == tbl::learn_result::learned) learned.push_back(m);
+  }
+  ASSERT_GT(fdb.stats().table_full, 0u);
+  for (const std::uint64_t m : learned) ASSERT_EQ(fdb.learn(1, mac(m), v4(2), 2), tbl::learn_result::moved);
+  for (const std::uint64_t m : learned) ASSERT_EQ(fdb.lookup(1, mac(m))->provider, v4(2));
+}
+
 TEST(Capacity, PromiseHoldsForRandomKeySets) {
   const auto l2 = [](std::mt19937_64& r) { return tbl::l2_key{static_cast<std::uint32_t>(r() & 0xFFFFFF), mac(r())}; };
   const auto k16 = [](std::mt19937_64& r) { return key16{r(), r()}; };

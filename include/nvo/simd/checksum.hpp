@@ -46,8 +46,9 @@ namespace detail {
   if constexpr (std::endian::native == std::endian::little) folded = __builtin_bswap16(folded);
   return sum + folded;
 }
-// Every signed 32-bit lane takes at most 65536 per vector, so 4 accumulators
-// stay exact for 16384 vectors (1 MiB of 64-byte vectors) between reductions.
+// Every signed 32-bit lane takes at most 65536 per vector, so each
+// accumulator stays exact for 16384 vectors (1 MiB of 64-byte vectors)
+// between reductions, however many accumulators a kernel keeps.
 inline constexpr std::size_t block_vectors = 16384;
 inline constexpr std::int64_t word_bias = 32768;
 
@@ -453,8 +454,8 @@ struct checksum_kernels {
 
 // Below this many bytes the sum is inlined generic code: no dispatch (a relaxed
 // load and an indirect call), and the compiler vectorizes it for the TU's flags,
-// as it does DPDK's rte_raw_cksum. From here on a kernel call is the faster
-// choice even against code vectorized for -march=native.
+// as it does DPDK's rte_raw_cksum. Above it the kernel's throughput outweighs
+// the call.
 inline constexpr std::size_t short_checksum_bytes = 1024;
 
 // Adds data to a running one's-complement sum (same contract as wire::checksum_accumulate).

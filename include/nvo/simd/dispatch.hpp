@@ -39,7 +39,7 @@
 
 #include "nvo/config.hpp"
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 #define NVO_SIMD_X86 1
 #include <immintrin.h>
 #else

@@ -30,7 +30,10 @@
 // hit reads one bucket.
 //
 // The stash (stash_slots entries, at least 8) takes a new key that neither
-// of its buckets nor a cuckoo path can hold. It is empty in normal operation;
+// of its buckets nor a cuckoo path can hold; its last free slot is kept for
+// replacing a multi-word value when everything else is full (the old slot
+// frees as the new one is published, and the stashed key moves back into it),
+// so an existing key's value can always be replaced. It is empty in normal operation;
 // a reader scans it only on a miss while it holds something (one load of a
 // counter otherwise), and the writer moves stashed keys home as room appears.
 // Colliding keys therefore degrade to a few extra compares, then to a
@@ -112,6 +115,7 @@
 //   (W6) release-store of state_ after growth
 //   (W7) release-store of the stash counter
 //   (W8) release-store of a bucket's tags, before the slot's publish
+//   (W4 is unused: it was an order the tag array made unnecessary.)
 //
 // PROGRESS GUARANTEES
 //   find, find_bulk, contains: lock-free. They never wait for the writer: a
@@ -124,10 +128,11 @@
 //     one growth (O(n) on the writer thread while readers use the old array).
 //
 // CAPACITY AND BOUNDED MEMORY
-//   options.capacity entries always fit without growth, whatever the keys'
-//   hashes (tested over thousands of random key sets): the bucket array is
-//   sized for the load limit and the stash absorbs the rare failed cuckoo
-//   search. When a key cannot be placed, the table grows at most once per
+//   options.capacity entries always fit without growth when their hashes are
+//   independent (any key set under keyed_hash; tested over thousands of
+//   random key sets): the bucket array is sized for the load limit and the
+//   stash absorbs the rare failed cuckoo search. Keys whose hashes collide
+//   (crc32c_hash and chosen keys) share the stash and are refused beyond it. When a key cannot be placed, the table grows at most once per
 //   call, only if options.grow is set, the new size stays within
 //   options.max_capacity, and the table is at least half full: a placement
 //   that fails at lower load means colliding keys, which more memory would
@@ -162,11 +167,11 @@
 
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-#define NVO_TABLE_TSAN 1
+#define NVO_DETAIL_TABLE_TSAN 1
 #endif
 #endif
-#if defined(__SANITIZE_THREAD__) && !defined(NVO_TABLE_TSAN)
-#define NVO_TABLE_TSAN 1
+#if defined(__SANITIZE_THREAD__) && !defined(NVO_DETAIL_TABLE_TSAN)
+#define NVO_DETAIL_TABLE_TSAN 1
 #endif
 
 NVO_BEGIN_NAMESPACE
@@ -180,7 +185,7 @@ struct table_options {
 };
 
 namespace detail {
-#ifdef NVO_TABLE_TSAN
+#ifdef NVO_DETAIL_TABLE_TSAN
 // ThreadSanitizer does not model fences: the value load carries the acquire
 // that (R4) gives other builds, so TSan sees what a value points to as
 // published. Every TU of a TSan program is built with TSan, so this never
@@ -191,6 +196,7 @@ inline constexpr std::memory_order value_load_order = std::memory_order_acquire;
 inline constexpr bool tsan_build = false;
 inline constexpr std::memory_order value_load_order = std::memory_order_relaxed;
 #endif
+#undef NVO_DETAIL_TABLE_TSAN
 }  // namespace detail
 
 template <table_key Key, table_value Value, class... Policies>
@@ -313,7 +319,8 @@ class basic_table {
   // keys not found, then scan those; confirm the remaining misses with one
   // move-counter check for the whole burst (R5/R6), re-running only the
   // misses through find() if a move happened meanwhile.
-  // PRECONDITION: keys.size() <= max_burst, out.size() >= keys.size().
+  // PRECONDITION: out.size() >= keys.size(). Keys past max_burst are not
+  // looked up (the mask has 64 bits).
   [[nodiscard]] std::uint64_t find_bulk(std::span<const Key> keys, std::span<Value> out) const noexcept {
 #if NVO_SIMD_X86
     if constexpr (vector_shape) {
@@ -392,7 +399,7 @@ class basic_table {
     if (!loc) return std::nullopt;
     return s.stamps[loc->bucket * slots + loc->slot];
   }
-  bool set_stamp(const Key& key, std::uint32_t w)
+  [[nodiscard]] bool set_stamp(const Key& key, std::uint32_t w)
     requires has_stamps
   {
     state& s = *state_.load(std::memory_order_relaxed);
@@ -505,7 +512,7 @@ class basic_table {
   [[nodiscard]] NVO_ALWAYS_INLINE std::uint64_t find_bulk_impl(std::span<const Key> keys,
                                                                std::span<Value> out) const noexcept {
     NVO_ASSERT(keys.size() <= max_burst && out.size() >= keys.size());
-    const std::size_t n = keys.size();
+    const std::size_t n = std::min(keys.size(), max_burst);
     std::array<std::uint32_t, max_burst> b1;
     std::array<std::uint32_t, max_burst> b2;
     std::array<std::uint8_t, max_burst> tag;
@@ -884,6 +891,8 @@ class basic_table {
       }
       if (attempt == 0 && !make_room(s, p, q)) break;
     }
+    // New keys leave the stash's last free slot to replace().
+    if (s.stash_used.load(std::memory_order_relaxed) + 1 >= stash_slots) return false;
     if (const auto st = free_stash_slot(s, s.nb + stash_buckets)) {
       publish_new(s, st->bucket, st->slot, h, kw, vw, stamp);
       return true;
@@ -920,8 +929,11 @@ class basic_table {
         if (attempt == 1 || !make_room(s, p, q)) break;
         loc = *locate(s, kw, h);  // the search may have moved the key itself
       }
+      // Through the stash (its reserved slot, if need be): the key's old slot
+      // frees, and the drain moves a stashed key, often this one, back.
       if (const auto st = free_stash_slot(s, loc.bucket)) {
         transfer(s, loc.bucket, loc.slot, st->bucket, st->slot, kw, vw, h);
+        drain_stash(s);
         return true;
       }
       return false;
@@ -949,8 +961,11 @@ class basic_table {
 
   // Growth only when the table is at least half full: below that, a key
   // without room collides with others, and doubling would not separate them.
+  // After a rebuild that could not place every entry, the next try waits
+  // for the table to hold an eighth more: failed O(n) rebuilds stay rare.
   [[nodiscard]] bool may_grow(const state& s) const noexcept {
-    return options_.grow && 2 * size_.load(std::memory_order_relaxed) >= s.nb * slots;
+    const std::size_t n = size_.load(std::memory_order_relaxed);
+    return options_.grow && 2 * n >= s.nb * slots && n >= failed_growth_size_ + failed_growth_size_ / 8;
   }
 
   absl::Status put(const Key& key, const Value& value, bool overwrite) {
@@ -970,18 +985,24 @@ class basic_table {
       if (grown) return absl::ResourceExhaustedError("nvo table: no room for the key after one growth");
       if (!may_grow(s))
         return absl::ResourceExhaustedError("nvo table: no room for the key below half load (colliding keys)");
-      if (!grow()) return absl::ResourceExhaustedError("nvo table: full at max_capacity");
+      switch (grow()) {
+        case growth::done: break;
+        case growth::at_max_capacity: return absl::ResourceExhaustedError("nvo table: full at max_capacity");
+        case growth::no_room:
+          return absl::ResourceExhaustedError("nvo table: a bigger array could not place every entry (colliding keys)");
+      }
     }
   }
 
+  enum class growth { done, at_max_capacity, no_room };
   // Rebuilds into twice the buckets (capped by max_capacity), publishes
-  // (W6), retires the old array. False, with the old array kept, when the cap
-  // allows no more buckets or an entry finds no room in the new array.
-  bool grow() {
+  // (W6), retires the old array. Otherwise the old array stays: the cap
+  // allows no more buckets, or an entry found no room in the new array.
+  growth grow() {
     state* old = state_.load(std::memory_order_relaxed);
     std::size_t nb = old->nb * 2;
     if (options_.max_capacity != 0) nb = std::min(nb, buckets_for(options_.max_capacity));
-    if (nb <= old->nb) return false;
+    if (nb <= old->nb) return growth::at_max_capacity;
     auto next = std::make_unique<state>(nb);
     for (std::size_t b = 0; b < old->nb + stash_buckets; ++b) {
       const bucket& bk = old->buckets[b];
@@ -991,7 +1012,10 @@ class basic_table {
         value_words_t vw;
         for (std::size_t w = 0; w < key_words; ++w) kw[w] = bk.words[i][w].load(std::memory_order_relaxed);
         for (std::size_t w = 0; w < value_words; ++w) vw[w] = bk.words[i][key_words + w].load(std::memory_order_relaxed);
-        if (!place(*next, kw, vw, hasher_(from_words<Key>(kw)), slot_stamp(*old, b, i))) return false;
+        if (!place(*next, kw, vw, hasher_(from_words<Key>(kw)), slot_stamp(*old, b, i))) {
+          failed_growth_size_ = size_.load(std::memory_order_relaxed);
+          return growth::no_room;
+        }
       }
     }
     // The new array's stash counter was raised by its own places; readers
@@ -1004,13 +1028,14 @@ class basic_table {
     memory_bytes_.store(fresh->bytes() + sizeof(*this), std::memory_order_relaxed);
     growths_.store(growths_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     reclaimer_->retire(old, [](void* p) { delete static_cast<state*>(p); });
-    return true;
+    return growth::done;
   }
 
   table_options options_;
   std::unique_ptr<reclaimer_type> owned_;
   reclaimer_type* reclaimer_;
   hasher hasher_;
+  std::size_t failed_growth_size_ = 0;  // writer only
   bool vector_scan_ = vector_shape && !detail::tsan_build && simd::active() == simd::isa::avx512;
   // Statistics: written by the writer (relaxed), read from any thread.
   std::atomic<std::size_t> size_{0};

@@ -91,12 +91,13 @@ struct is_learning_policy<policy::learning<On>> : std::true_type {};
 // vni_counts: writer-only per-VNI counters in one fixed array (linear
 // probing, backward-shift deletion), sized at construction for `capacity`
 // VNIs with a non-zero count. No allocation after construction; a VNI beyond
-// capacity is refused. Keys are 24-bit VNIs; empty slots hold empty_key.
+// capacity is refused. Keys are 24-bit VNIs, which learning takes from
+// packets, so slots are chosen by a keyed hash; empty slots hold empty_key.
 class vni_counts {
  public:
   explicit vni_counts(std::size_t capacity)
       : capacity_(capacity), mask_(std::bit_ceil(std::max<std::size_t>(2 * capacity, 2)) - 1),
-        slots_(capacity == 0 ? 0 : mask_ + 1) {}
+        hash_(capacity == 0 ? keyed_hash(hash_seed{}) : keyed_hash()), slots_(capacity == 0 ? 0 : mask_ + 1) {}
 
   [[nodiscard]] std::uint32_t get(std::uint32_t vni) const noexcept {
     if (slots_.empty()) return 0;
@@ -124,7 +125,12 @@ class vni_counts {
   void decrement(std::uint32_t vni) noexcept {
     if (slots_.empty()) return;
     std::size_t i = home(vni);
-    while (slots_[i].vni != vni) i = (i + 1) & mask_;
+    for (; slots_[i].vni != vni; i = (i + 1) & mask_) {
+      if (slots_[i].vni == empty_key) {
+        NVO_ASSERT(false && "vni_counts: decrement of an uncounted VNI");
+        return;
+      }
+    }
     NVO_ASSERT(slots_[i].count > 0);
     if (--slots_[i].count != 0) return;
     // Backward-shift deletion: pull later entries of the run into the hole.
@@ -146,12 +152,10 @@ class vni_counts {
     std::uint32_t vni = empty_key;
     std::uint32_t count = 0;
   };
-  // Fibonacci hashing: VNIs are chosen by the operator, not by tenants.
-  [[nodiscard]] std::size_t home(std::uint32_t vni) const noexcept {
-    return static_cast<std::size_t>((std::uint64_t{vni} * 0x9E3779B97F4A7C15ull) >> 32) & mask_;
-  }
+  [[nodiscard]] std::size_t home(std::uint32_t vni) const noexcept { return static_cast<std::size_t>(hash_(vni)) & mask_; }
   std::size_t capacity_;
   std::size_t mask_;
+  keyed_hash hash_;
   std::size_t used_ = 0;
   std::vector<slot> slots_;
 };

@@ -9,7 +9,7 @@
 //   Keys come from tenants: a VM picks the source MACs that learning inserts,
 //   and anyone on the underlay picks outer addresses. A hash an attacker can
 //   evaluate offline lets them pick keys that all land in the same two
-//   buckets. keyed_hash mixes the key with a 256-bit secret drawn per table
+//   buckets. keyed_hash mixes the key with a 128-bit secret drawn per table
 //   from the kernel's entropy source (getrandom), through 64x64->128-bit
 //   multiplies, which are not linear over GF(2). This is the design of Go's
 //   runtime maps and of Abseil's per-process seeded hash: not a MAC, but no
@@ -82,8 +82,8 @@ __extension__ using uint128 = unsigned __int128;
 
 // load_bytes<N>(p): N <= 8 bytes at p as one little-endian word, zero-
 // extended, by loads of 4, 2 and 1 bytes. Never a wide load over narrow
-// stores (a copy into a zeroed array and an 8-byte reload of its tail stalls
-// on store forwarding: a 12-byte key cost three times a 24-byte one).
+// stores: a copy into a zeroed array reloaded 8 bytes wide stalls on store
+// forwarding.
 template <std::size_t N>
 [[nodiscard]] NVO_ALWAYS_INLINE std::uint64_t load_bytes(const unsigned char* p) noexcept {
   if constexpr (N >= 8) {
@@ -128,12 +128,11 @@ template <class T>
 class keyed_hash {
  public:
   keyed_hash() : keyed_hash(random_hash_seed()) {}
+  // Every secret word depends on both seed halves.
   explicit constexpr keyed_hash(hash_seed seed) noexcept {
     std::uint64_t x = seed.k0;
-    for (std::size_t i = 0; i < secrets_; ++i) {
-      if (i == secrets_ / 2) x ^= seed.k1;
-      s_[i] = detail::splitmix(x);
-    }
+    std::uint64_t y = seed.k1 ^ 0x6A09E667F3BCC908ull;
+    for (std::size_t i = 0; i < secrets_; ++i) s_[i] = detail::splitmix(x) ^ detail::splitmix(y);
   }
 
   template <class Key>

@@ -56,8 +56,11 @@ template <class K>
 concept table_key = std::is_trivially_copyable_v<K> && std::has_unique_object_representations_v<K> &&
                     std::default_initializable<K> && (sizeof(K) <= 64);
 
+// Values are copied as whole words, so a value type must have no padding
+// bytes (they would be read as indeterminate values).
 template <class V>
-concept table_value = std::is_trivially_copyable_v<V> && std::default_initializable<V> && (sizeof(V) <= 64);
+concept table_value = std::is_trivially_copyable_v<V> && std::has_unique_object_representations_v<V> &&
+                      std::default_initializable<V> && (sizeof(V) <= 64);
 
 namespace policy {
 

@@ -123,7 +123,9 @@ class basic_qsbr {
 
     // quiescent(): announces the thread holds no pointer into any table.
     // Progress: wait-free.
+    // PRECONDITION: online (call online() after offline() first).
     NVO_ALWAYS_INLINE void quiescent() noexcept {
+      NVO_ASSERT(domain_->slots_[index_].seen.load(std::memory_order_relaxed) != offline_mark);
       // (Q1) acquire: pairs with (E1), so later lookups see the new pointers.
       const std::uint64_t e = domain_->epoch_.load(std::memory_order_acquire);
       // (Q2) release: reads of retired memory happen-before the writer's (E2).
