@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "nvo/table/table.hpp"
@@ -223,4 +224,27 @@ TEST(L3Table, HnvRecords) {
   EXPECT_EQ(t.size(), 1u);
 }
 
+}  // namespace
+
+namespace {
+// make() builds the same bytes as aggregate initialization (it only changes
+// the store widths), for every field value that matters.
+TEST(Keys, MakeEqualsAggregateInitialization) {
+  for (const std::uint64_t m : {0x020000000001ull, 0xFEFFFFFFFFFFull, 0x0123456789ABull}) {
+    for (const std::uint32_t vni : {0u, 1u, 0xABCDEFu, 0xFFFFFFu}) {
+      const tbl::l2_key a{vni, mac(m)};
+      const tbl::l2_key b = tbl::l2_key::make(vni, mac(m));
+      EXPECT_EQ(a, b);
+      EXPECT_EQ(std::memcmp(&a, &b, sizeof(a)), 0);
+    }
+  }
+  wire::ipv6_address six{};
+  for (std::size_t i = 0; i < 16; ++i) six.octets[i] = static_cast<std::uint8_t>(0xF0 + i);
+  for (const wire::ip_address& ip : {wire::ip_address(v4(0x0A0B0C0D)), wire::ip_address(six), wire::ip_address{}}) {
+    const tbl::l3_key a{0x123456, ip};
+    const tbl::l3_key b = tbl::l3_key::make(0x123456, ip);
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(std::memcmp(&a, &b, sizeof(a)), 0);
+  }
+}
 }  // namespace
