@@ -64,7 +64,10 @@
 //   the writer completed a publish on that bucket.
 //   find: the tags of both buckets (R8 acquire); the primary bucket if a tag
 //   matches, then the secondary if one of its tags does, then (only if its
-//   counter (R7) is non-zero) the stash. A published slot's tag is its key's
+//   counter (R7) is non-zero) the stash. In a bucket of several lines the
+//   scan rereads the tags after the header (R3 then R8) and compares only
+//   the published slots whose tag is the key's, so a hit reads the header's
+//   line and its slot's. A published slot's tag is its key's
 //   (it is written, W8, while the slot is FREE, before the publish), so a key
 //   present throughout is found where it sits. A miss is confirmed by the
 //   table's move counter (R1 acquire ... R5 fence, R6 reload): a key the
@@ -499,8 +502,8 @@ class basic_table {
       prefetch(&s->buckets[p]);
       const bool in_p = tag_match(*s, p, h);
       const bool in_q = tag_match(*s, q, h);
-      if (in_p && scan<Vec>(s->buckets[p], kw, out)) return true;
-      if (in_q && scan<Vec>(s->buckets[q], kw, out)) return true;
+      if (in_p && scan_tagged<Vec>(*s, p, tag_of(h), kw, out)) return true;
+      if (in_q && scan_tagged<Vec>(*s, q, tag_of(h), kw, out)) return true;
       if (NVO_PREDICT_FALSE(scan_stash<Vec>(*s, kw, out))) return true;
       // (R5) then (R6): a key moved between the scans bumped moves_.
       std::atomic_thread_fence(std::memory_order_acquire);
@@ -544,7 +547,7 @@ class basic_table {
     std::uint64_t hits = 0;
     for (std::uint64_t m = first; m != 0; m &= m - 1) {
       const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-      hits |= static_cast<std::uint64_t>(scan<Vec>(bk[b1[i]], to_words<key_words>(keys[i]), out[i])) << i;
+      hits |= static_cast<std::uint64_t>(scan_tagged<Vec>(*s, b1[i], tag[i], to_words<key_words>(keys[i]), out[i])) << i;
     }
     // Secondaries of the keys the primaries did not hold (out[i] of a miss
     // is unspecified: written without a branch).
@@ -552,7 +555,7 @@ class basic_table {
     for (std::uint64_t m = second & first; m != 0; m &= m - 1) prefetch(&bk[b2[std::countr_zero(m)]]);
     for (std::uint64_t m = second; m != 0; m &= m - 1) {
       const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-      hits |= static_cast<std::uint64_t>(scan<Vec>(bk[b2[i]], to_words<key_words>(keys[i]), out[i])) << i;
+      hits |= static_cast<std::uint64_t>(scan_tagged<Vec>(*s, b2[i], tag[i], to_words<key_words>(keys[i]), out[i])) << i;
     }
     const std::uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
     std::uint64_t misses = all & ~hits;
@@ -595,13 +598,16 @@ class basic_table {
   }
   // tag_match(): does any tag of bucket b equal t? Unpublished slots' stale
   // tags only cost a needless scan.
+  // tag_mask(): bit i set where slot i's tag in word w is t.
+  [[nodiscard]] static NVO_ALWAYS_INLINE std::uint64_t tag_mask(std::uint64_t w, std::uint8_t t) noexcept {
+    std::uint64_t m = 0;
+    for (std::size_t i = 0; i < slots; ++i) m |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(w >> (8 * i)) == t) << i;
+    return m;
+  }
   [[nodiscard]] static NVO_ALWAYS_INLINE bool tag_match(const std::atomic<tag_word>* tags, std::size_t b,
                                                        std::uint8_t t) noexcept {
     // (R8) acquire: pairs with (W8).
-    const std::uint64_t w = tags[b].load(std::memory_order_acquire);
-    bool any = false;
-    for (std::size_t i = 0; i < slots; ++i) any |= static_cast<std::uint8_t>(w >> (8 * i)) == t;
-    return any;
+    return tag_mask(tags[b].load(std::memory_order_acquire), t) != 0;
   }
   [[nodiscard]] static NVO_ALWAYS_INLINE bool tag_match(const state& s, std::size_t b, std::uint64_t h) noexcept {
     return tag_match(s.tags.get(), b, tag_of(h));
@@ -629,6 +635,36 @@ class basic_table {
     if constexpr (Vec) return scan_avx512(b, kw, out);
 #endif
     return scan_words(b, kw, out);
+  }
+  // scan_tagged(): scan() of main bucket b that compares only the slots whose
+  // tag is the key's, so a hit reads the header's line and its slot's lines.
+  template <bool Vec>
+  [[nodiscard]] static NVO_ALWAYS_INLINE bool scan_tagged(const state& s, std::size_t b, std::uint8_t tag,
+                                                         const key_words_t& kw, Value& out) noexcept {
+    if constexpr (Vec || lines_per_bucket == 1) {
+      return scan<Vec>(s.buckets[b], kw, out);
+    } else {
+      const bucket& bk = s.buckets[b];
+      for (;;) {
+        // (R3) acquire: pairs with (W2).
+        const std::uint64_t h1 = bk.header.load(std::memory_order_acquire);
+        // (R8) after (R3): the tag of every slot published in h1 was stored
+        // (W8) before that publish, so it is in t. A tag stored later belongs
+        // to a slot unpublished after h1: a key moved from it bumped moves_
+        // first, which the caller's (R6) then sees.
+        const std::uint64_t cand = tag_mask(s.tags[b].load(std::memory_order_acquire), tag) & h1;
+        if (cand == 0) return false;
+        if (NVO_PREDICT_FALSE((cand & (cand - 1)) != 0)) return scan_words(bk, kw, out);
+        const auto i = static_cast<std::size_t>(std::countr_zero(cand));
+        bool eq = true;
+        for (std::size_t w = 0; w < key_words; ++w) eq &= bk.words[i][w].load(std::memory_order_relaxed) == kw[w];
+        for (std::size_t w = 0; w < value_words; ++w)
+          store_word(out, w, bk.words[i][key_words + w].load(detail::value_load_order));
+        // (R4) acquire: pairs with (W1) if any word read above was rewritten, and (W3).
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (NVO_PREDICT_TRUE(bk.header.load(std::memory_order_relaxed) == h1)) return eq;
+      }
+    }
   }
 
   // scan_words(): lock-free consistent search of one bucket (R3, R4).
