@@ -337,6 +337,12 @@ class basic_table {
 
   // insert(): adds key; AlreadyExists if present, ResourceExhausted if no room.
   [[nodiscard]] absl::Status insert(const Key& key, const Value& value) { return put(key, value, false); }
+  // insert(key, value, stamp): insert() with the entry's writer-only word set.
+  [[nodiscard]] absl::Status insert(const Key& key, const Value& value, std::uint32_t stamp)
+    requires has_stamps
+  {
+    return put(key, value, false, stamp);
+  }
   // insert_or_assign(): adds key or replaces its value atomically for readers.
   [[nodiscard]] absl::Status insert_or_assign(const Key& key, const Value& value) { return put(key, value, true); }
 
@@ -405,11 +411,21 @@ class basic_table {
   [[nodiscard]] bool set_stamp(const Key& key, std::uint32_t w)
     requires has_stamps
   {
+    return find_stamp_if(key, w, [](const Value&) { return true; }).has_value();
+  }
+  // find_stamp_if(key, w, pred): key's value, or nullopt, in one search; the
+  // entry's stamp becomes w when pred(value). Writer side (a learning
+  // refresh, per received packet: one hash and one search, no bucket write).
+  template <class Pred>
+  [[nodiscard]] std::optional<Value> find_stamp_if(const Key& key, std::uint32_t w, Pred&& pred)
+    requires has_stamps
+  {
     state& s = *state_.load(std::memory_order_relaxed);
     const auto loc = locate(s, to_words<key_words>(key), hasher_(key));
-    if (!loc) return false;
-    s.stamps[loc->bucket * slots + loc->slot] = w;
-    return true;
+    if (!loc) return std::nullopt;
+    const Value v = slot_value(s.buckets[loc->bucket], loc->slot);
+    if (pred(v)) s.stamps[loc->bucket * slots + loc->slot] = w;
+    return v;
   }
 
   // ---- introspection: any thread ------------------------------------------------
@@ -636,6 +652,18 @@ class basic_table {
 #endif
     return scan_words(b, kw, out);
   }
+  // Slot i's key equals kw (relaxed word loads; the callers' header checks
+  // or the writer's own stores make the result meaningful).
+  [[nodiscard]] static NVO_ALWAYS_INLINE bool key_equals(const bucket& b, std::size_t i, const key_words_t& kw) noexcept {
+    bool eq = true;
+    for (std::size_t w = 0; w < key_words; ++w) eq &= b.words[i][w].load(std::memory_order_relaxed) == kw[w];
+    return eq;
+  }
+  // Copies slot i's value into out, word by word (see value_load_order).
+  static NVO_ALWAYS_INLINE void copy_value(const bucket& b, std::size_t i, Value& out) noexcept {
+    for (std::size_t w = 0; w < value_words; ++w) store_word(out, w, b.words[i][key_words + w].load(detail::value_load_order));
+  }
+
   // scan_tagged(): scan() of main bucket b that compares only the slots whose
   // tag is the key's, so a hit reads the header's line and its slot's lines.
   template <bool Vec>
@@ -656,10 +684,8 @@ class basic_table {
         if (cand == 0) return false;
         if (NVO_PREDICT_FALSE((cand & (cand - 1)) != 0)) return scan_words(bk, kw, out);
         const auto i = static_cast<std::size_t>(std::countr_zero(cand));
-        bool eq = true;
-        for (std::size_t w = 0; w < key_words; ++w) eq &= bk.words[i][w].load(std::memory_order_relaxed) == kw[w];
-        for (std::size_t w = 0; w < value_words; ++w)
-          store_word(out, w, bk.words[i][key_words + w].load(detail::value_load_order));
+        const bool eq = key_equals(bk, i, kw);
+        copy_value(bk, i, out);
         // (R4) acquire: pairs with (W1) if any word read above was rewritten, and (W3).
         std::atomic_thread_fence(std::memory_order_acquire);
         if (NVO_PREDICT_TRUE(bk.header.load(std::memory_order_relaxed) == h1)) return eq;
@@ -678,18 +704,13 @@ class basic_table {
       // (R3) acquire: pairs with (W2).
       const std::uint64_t h1 = b.header.load(std::memory_order_acquire);
       std::uint64_t match = 0;
-      for (std::size_t i = 0; i < slots; ++i) {
-        bool eq = true;
-        for (std::size_t w = 0; w < key_words; ++w) eq &= b.words[i][w].load(std::memory_order_relaxed) == kw[w];
-        match |= static_cast<std::uint64_t>(eq) << i;
-      }
+      for (std::size_t i = 0; i < slots; ++i) match |= static_cast<std::uint64_t>(key_equals(b, i, kw)) << i;
       match &= h1;
       // The hit slot, or slot 0 on a miss (countr_zero gives `slots` then),
       // computed without a branch: whether the key sits in this bucket is
       // unpredictable, and a burst pays a misprediction per wrong guess.
       const std::size_t hit = static_cast<std::size_t>(std::countr_zero(match | (1ull << slots))) % slots;
-      for (std::size_t w = 0; w < value_words; ++w)
-        store_word(out, w, b.words[hit][key_words + w].load(detail::value_load_order));
+      copy_value(b, hit, out);
       // (R4) acquire: pairs with (W1) if any word copied above was rewritten,
       // and with (W3) for a value replaced in place.
       std::atomic_thread_fence(std::memory_order_acquire);
@@ -736,15 +757,20 @@ class basic_table {
 
   // ---- write side -----------------------------------------------------------------
 
-  [[nodiscard]] static Key slot_key(const bucket& b, std::size_t i) noexcept {
+  // Writer side: the words of slot i (the writer sees its own stores).
+  [[nodiscard]] static key_words_t slot_key_words(const bucket& b, std::size_t i) noexcept {
     key_words_t kw;
     for (std::size_t w = 0; w < key_words; ++w) kw[w] = b.words[i][w].load(std::memory_order_relaxed);
-    return from_words<Key>(kw);
+    return kw;
   }
-  [[nodiscard]] static Value slot_value(const bucket& b, std::size_t i) noexcept {
+  [[nodiscard]] static value_words_t slot_value_words(const bucket& b, std::size_t i) noexcept {
     value_words_t vw;
     for (std::size_t w = 0; w < value_words; ++w) vw[w] = b.words[i][key_words + w].load(std::memory_order_relaxed);
-    return from_words<Value>(vw);
+    return vw;
+  }
+  [[nodiscard]] static Key slot_key(const bucket& b, std::size_t i) noexcept { return from_words<Key>(slot_key_words(b, i)); }
+  [[nodiscard]] static Value slot_value(const bucket& b, std::size_t i) noexcept {
+    return from_words<Value>(slot_value_words(b, i));
   }
   [[nodiscard]] static std::uint32_t slot_stamp(const state& s, std::size_t b, std::size_t i) noexcept {
     if constexpr (has_stamps) {
@@ -771,9 +797,7 @@ class basic_table {
                                                          const key_words_t& kw) noexcept {
     for (std::uint64_t m = b.header.load(std::memory_order_relaxed) & slot_mask; m != 0; m &= m - 1) {
       const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-      bool eq = true;
-      for (std::size_t w = 0; w < key_words; ++w) eq &= b.words[i][w].load(std::memory_order_relaxed) == kw[w];
-      if (eq) return location{bi, i};
+      if (key_equals(b, i, kw)) return location{bi, i};
     }
     return std::nullopt;
   }
@@ -859,11 +883,8 @@ class basic_table {
   }
   void move_slot(state& s, std::size_t from_b, std::size_t i, std::size_t to_b, std::size_t j) noexcept {
     const bucket& from = s.buckets[from_b];
-    key_words_t kw;
-    value_words_t vw;
-    for (std::size_t w = 0; w < key_words; ++w) kw[w] = from.words[i][w].load(std::memory_order_relaxed);
-    for (std::size_t w = 0; w < value_words; ++w) vw[w] = from.words[i][key_words + w].load(std::memory_order_relaxed);
-    transfer(s, from_b, i, to_b, j, kw, vw, hasher_(from_words<Key>(kw)));
+    const key_words_t kw = slot_key_words(from, i);
+    transfer(s, from_b, i, to_b, j, kw, slot_value_words(from, i), hasher_(from_words<Key>(kw)));
   }
 
   // Frees a slot in bucket p or q by a breadth-first cuckoo path search
@@ -1004,7 +1025,8 @@ class basic_table {
     return options_.grow && 2 * n >= s.nb * slots && n >= failed_growth_size_ + failed_growth_size_ / 8;
   }
 
-  absl::Status put(const Key& key, const Value& value, bool overwrite) {
+  // stamp: the writer-only word of a newly placed key (a replace keeps the old one).
+  absl::Status put(const Key& key, const Value& value, bool overwrite, std::uint32_t stamp = 0) {
     const key_words_t kw = to_words<key_words>(key);
     const value_words_t vw = to_words<value_words>(value);
     const std::uint64_t h = hasher_(key);
@@ -1013,7 +1035,7 @@ class basic_table {
       if (const auto loc = locate(s, kw, h)) {
         if (!overwrite) return absl::AlreadyExistsError("nvo table: key already present");
         if (replace(s, *loc, kw, vw, h)) return absl::OkStatus();
-      } else if (place(s, kw, vw, h, 0)) {
+      } else if (place(s, kw, vw, h, stamp)) {
         size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         return absl::OkStatus();
       }
@@ -1044,11 +1066,8 @@ class basic_table {
       const bucket& bk = old->buckets[b];
       for (std::uint64_t m = bk.header.load(std::memory_order_relaxed) & slot_mask; m != 0; m &= m - 1) {
         const std::size_t i = static_cast<std::size_t>(std::countr_zero(m));
-        key_words_t kw;
-        value_words_t vw;
-        for (std::size_t w = 0; w < key_words; ++w) kw[w] = bk.words[i][w].load(std::memory_order_relaxed);
-        for (std::size_t w = 0; w < value_words; ++w) vw[w] = bk.words[i][key_words + w].load(std::memory_order_relaxed);
-        if (!place(*next, kw, vw, hasher_(from_words<Key>(kw)), slot_stamp(*old, b, i))) {
+        const key_words_t kw = slot_key_words(bk, i);
+        if (!place(*next, kw, slot_value_words(bk, i), hasher_(from_words<Key>(kw)), slot_stamp(*old, b, i))) {
           failed_growth_size_ = size_.load(std::memory_order_relaxed);
           return growth::no_room;
         }

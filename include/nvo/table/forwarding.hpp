@@ -376,12 +376,15 @@ class l2_forwarding_table {
     if (vni > max_vni) return count(stats_.invalid_sources, learn_result::invalid_vni);
     if (src_mac.is_multicast() || src_mac.is_zero()) return count(stats_.invalid_sources, learn_result::invalid_source);
     const l2_key key = l2_key::make(vni, src_mac);
-    const auto old = fdb_.find(key);
+    const auto same_endpoint = [&](const tunnel_endpoint& ep) {
+      return ep.provider == outer_src && ep.encap == options_.learn_encap;
+    };
+    // A refresh stamps the entry in the same search; the stamp lives beside
+    // the record, so readers see no write.
+    const auto old =
+        fdb_.find_stamp_if(key, now_s, [&](const tunnel_endpoint& ep) { return !ep.is_static() && same_endpoint(ep); });
     if (old) {
-      if (old->provider == outer_src && old->encap == options_.learn_encap) {
-        if (!old->is_static()) (void)fdb_.set_stamp(key, now_s);  // beside the record: readers see no write
-        return learn_result::refreshed;
-      }
+      if (same_endpoint(*old)) return learn_result::refreshed;
       if (old->is_static()) return count(stats_.static_conflicts, learn_result::static_conflict);
       if (!fdb_.insert_or_assign(key, learned_endpoint(vni, outer_src)).ok())
         return count(stats_.table_full, learn_result::table_full);
@@ -391,11 +394,10 @@ class l2_forwarding_table {
     if (options_.learn_limit_per_vni != 0 && learned_per_vni_.get(vni) >= options_.learn_limit_per_vni)
       return count(stats_.limit_drops, learn_result::limit_reached);
     if (!learned_per_vni_.increment(vni)) return count(stats_.limit_drops, learn_result::too_many_vnis);
-    if (!fdb_.insert(key, learned_endpoint(vni, outer_src)).ok()) {
+    if (!fdb_.insert(key, learned_endpoint(vni, outer_src), now_s).ok()) {
       learned_per_vni_.decrement(vni);
       return count(stats_.table_full, learn_result::table_full);
     }
-    (void)fdb_.set_stamp(key, now_s);
     return count(stats_.learned, learn_result::learned);
   }
 
