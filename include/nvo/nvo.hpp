@@ -6,3 +6,4 @@
 #include "nvo/simd/simd.hpp"
 #include "nvo/wire/wire.hpp"
 #include "nvo/table/table.hpp"
+#include "nvo/pipeline/pipeline.hpp"

@@ -155,7 +155,7 @@ namespace sse42 {
   const __m128i ones = _mm_set1_epi16(1);
   std::int64_t total = 0;
   while (n >= 16) {
-    const std::size_t vecs = std::min(n / 16, detail::block_vectors);
+    const std::size_t vecs = std::min(n / 16, simd::detail::block_vectors);
     __m128i a0 = _mm_setzero_si128(), a1 = _mm_setzero_si128();
     std::size_t i = 0;
     for (; i + 2 <= vecs; i += 2) {
@@ -168,11 +168,11 @@ namespace sse42 {
       const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
       a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_xor_si128(v0, bias), ones));
     }
-    total += reduce(_mm_add_epi32(a0, a1)) + detail::word_bias * 8 * static_cast<std::int64_t>(vecs);
+    total += reduce(_mm_add_epi32(a0, a1)) + simd::detail::word_bias * 8 * static_cast<std::int64_t>(vecs);
     p += 16 * vecs;
     n -= 16 * vecs;
   }
-  return wire::checksum_accumulate({p, n}, detail::merge_native(sum, static_cast<std::uint64_t>(total)));
+  return wire::checksum_accumulate({p, n}, simd::detail::merge_native(sum, static_cast<std::uint64_t>(total)));
 }
 
 [[gnu::target(NVO_SIMD_TARGET_SSE42)]] [[nodiscard]] inline std::uint64_t copy_checksum_accumulate(
@@ -203,7 +203,7 @@ template <bool Copy>
                                                                                 std::size_t& n) noexcept {
   std::int64_t total = 0;
   while (n >= 32) {
-    const std::size_t vecs = std::min(n / 32, detail::block_vectors);
+    const std::size_t vecs = std::min(n / 32, simd::detail::block_vectors);
     __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
     std::size_t i = 0;
     for (; i + 2 <= vecs; i += 2) {
@@ -222,7 +222,7 @@ template <bool Copy>
       a0 = step(a0, v0);
     }
     total += reduce(_mm256_add_epi32(a0, a1)) +
-             detail::word_bias * 16 * static_cast<std::int64_t>(vecs);
+             simd::detail::word_bias * 16 * static_cast<std::int64_t>(vecs);
     p += 32 * vecs;
     if constexpr (Copy) dst += 32 * vecs;
     n -= 32 * vecs;
@@ -234,14 +234,14 @@ template <bool Copy>
     const std::byte* p, std::size_t n, std::uint64_t sum) noexcept {
   std::byte* unused = nullptr;
   const std::int64_t total = vector_sum<false>(unused, p, n);
-  return wire::checksum_accumulate({p, n}, detail::merge_native(sum, static_cast<std::uint64_t>(total)));
+  return wire::checksum_accumulate({p, n}, simd::detail::merge_native(sum, static_cast<std::uint64_t>(total)));
 }
 
 [[gnu::target(NVO_SIMD_TARGET_AVX2)]] [[nodiscard]] inline std::uint64_t copy_checksum_accumulate(
     std::byte* dst, const std::byte* src, std::size_t n, std::uint64_t sum) noexcept {
   const std::int64_t total = vector_sum<true>(dst, src, n);
   if (n != 0) std::memcpy(dst, src, n);
-  return wire::checksum_accumulate({src, n}, detail::merge_native(sum, static_cast<std::uint64_t>(total)));
+  return wire::checksum_accumulate({src, n}, simd::detail::merge_native(sum, static_cast<std::uint64_t>(total)));
 }
 
 }  // namespace avx2
@@ -311,7 +311,7 @@ inline constexpr std::size_t small_reduce_vectors = 2048;
     std::byte* w = COPY ? d + 64 : nullptr;                                                                \
     for (;;) {                                                                                             \
       /* Room for the head and tail vectors in the first and last blocks. */                               \
-      const std::size_t c = std::min(mid, detail::block_vectors - 2);                                      \
+      const std::size_t c = std::min(mid, simd::detail::block_vectors - 2);                                      \
       __m512i a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;      \
       std::size_t i = 0;                                                                                   \
       for (; i + 8 <= c; i += 8) {                                                                         \
@@ -389,9 +389,9 @@ inline constexpr std::size_t small_reduce_vectors = 2048;
   }                                                                                                        \
   acc = _mm512_add_epi32(acc, edge);                                                                       \
   total += (lines < small_reduce_vectors ? reduce_small(acc) : reduce(acc)) +                              \
-           detail::word_bias * 32 * static_cast<std::int64_t>(lines);                                       \
-  return (off & 1) != 0 ? sum + detail::fold(static_cast<std::uint64_t>(total))                            \
-                        : detail::merge_native(sum, static_cast<std::uint64_t>(total));
+           simd::detail::word_bias * 32 * static_cast<std::int64_t>(lines);                                       \
+  return (off & 1) != 0 ? sum + simd::detail::fold(static_cast<std::uint64_t>(total))                            \
+                        : simd::detail::merge_native(sum, static_cast<std::uint64_t>(total));
 
 [[gnu::target(NVO_SIMD_TARGET_AVX512)]] [[nodiscard]] inline std::uint64_t checksum_accumulate_bw(
     const std::byte* p, std::size_t n, std::uint64_t sum) noexcept {

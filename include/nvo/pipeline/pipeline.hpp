@@ -1,0 +1,617 @@
+// File: nvo/pipeline/pipeline.hpp
+// The encap/decap pipeline: codecs, forwarding tables, header templates and
+// SIMD kernels composed into what a tunnel endpoint does per packet.
+//
+//   using fdb_t = nvo::table::l2_forwarding_table<nvo::table::policy::learning<true>>;
+//   namespace np = nvo::pipeline;
+//   using vtep = np::basic_pipeline<np::policy::encapsulation<np::encap::vxlan>,
+//                                   np::policy::lookup<np::lookup::l2<fdb_t>>,
+//                                   np::policy::learning<true>>;
+//   fdb_t fdb;
+//   np::endpoint_templates<> templates;                        // control plane:
+//   (void)templates.set({.local = pa, .remote = peer, .local_mac = m, .next_hop_mac = gw});
+//   vtep p(options, np::lookup::l2<fdb_t>(fdb), templates);
+//   std::array<np::verdict, 32> v;
+//   p.encapsulate(std::span(vm_burst), vni, v);                 // VM -> underlay
+//   p.decapsulate(std::span(wire_burst), v);                    // underlay -> VM
+//
+// ENCAPSULATION, per packet
+//   1. lookup: l2 {VNI, inner dst MAC} (bulk per burst); broadcast, multicast
+//      and unknown unicast get verdict flood, for encapsulate_flood() (head-end
+//      replication into caller buffers, or one copy to the VNI's multicast
+//      group). l3 (HNV) {VSID, inner dst IP}: the inner dst MAC becomes the CA
+//      MAC; ARP requests and Neighbor Solicitations for a known CA get verdict
+//      reply (the answer replaced the packet, reply.hpp). fixed: one endpoint.
+//   2. the endpoint's header template (header_template.hpp); the MTU check
+//      (verdict too_big with the inner MTU; build_too_big() makes the ICMP);
+//   3. the entropy hash of the inner flow, the template copied into the
+//      headroom and patched (lengths, IPv4 id, TOS/TTL/DF by header_rules,
+//      entropy, tunnel id), the checksums by the checksum policy, and the
+//      offload_request set on the buffer.
+// DECAPSULATION, per packet
+//   wire::dissect validates every outer layer (as a receiving VTEP must); then
+//   the encapsulation and underlay policies, the outer destination must be a
+//   local PA, anti-spoofing (outer source a member of the VNI), the RFC 6040
+//   egress table (which may drop, or rewrite the inner ECN field), learning,
+//   and the outer headers are stripped. A packet that is dropped is left
+//   exactly as it arrived.
+//
+// THREADS
+//   One pipeline instance per datapath thread: counters and the IPv4 id and
+//   STT frame id counters are the instance's own, so nothing per packet is
+//   atomic. Tables and templates are shared, read lock-free. With
+//   policy::learning<true>, decapsulate() calls the table's learn(), a writer
+//   operation: PRECONDITION that thread is the table's only writer. (A
+//   multi-threaded datapath turns learning off and applies learning from the
+//   verdicts' tenant and the frames on the writer thread.)
+//
+// HOT PATH
+//   No allocation, locks, exceptions or virtual calls. A reader's template
+//   and flood-list pointers are valid until its next quiescent state, so call
+//   the reclaimer's quiescent() between bursts, never inside one.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+#include "nvo/config.hpp"
+#include "nvo/pipeline/header_template.hpp"
+#include "nvo/pipeline/packet.hpp"
+#include "nvo/pipeline/policy.hpp"
+#include "nvo/pipeline/reply.hpp"
+#include "nvo/pipeline/rules.hpp"
+#include "nvo/pipeline/verdict.hpp"
+#include "nvo/simd/flow.hpp"
+#include "nvo/table/forwarding.hpp"
+#include "nvo/wire/checksum.hpp"
+#include "nvo/wire/dissect.hpp"
+
+NVO_BEGIN_NAMESPACE
+namespace pipeline {
+
+inline constexpr std::size_t max_burst = 64;
+
+namespace detail {
+
+// The inner-frame fields encapsulation reads: IP TOS/TTL/DF for the header
+// rules, header lengths for the offload metadata and STT's frame header.
+struct inner_info {
+  std::uint16_t l2_len = 0;
+  std::uint16_t ethertype = 0;
+  std::uint8_t ip_version = 0;  // 0: not IP (or too short to be)
+  std::uint8_t tos = 0;         // IPv4 TOS / IPv6 traffic class
+  std::uint8_t ttl = 0;
+  bool df = false;
+  std::uint8_t protocol = 0;
+  std::uint16_t l3_len = 0;
+  std::uint16_t l4_len = 0;
+};
+
+[[nodiscard]] NVO_ALWAYS_INLINE inner_info read_inner(wire::const_bytes f) noexcept {
+  inner_info in;
+  std::size_t l3 = wire::ethernet::header_size;
+  std::uint16_t type = wire::load_be16(f, 12);
+  if (type == wire::ethernet::ethertype_vlan && f.size() >= l3 + wire::ethernet::vlan_tag_size) {
+    type = wire::load_be16(f, 16);
+    l3 += wire::ethernet::vlan_tag_size;
+  }
+  in.l2_len = static_cast<std::uint16_t>(l3);
+  in.ethertype = type;
+  const auto ip = f.subspan(l3);
+  std::size_t l3_len = 0;
+  if (type == wire::ethernet::ethertype_ipv4 && ip.size() >= wire::ipv4::min_header_size &&
+      (wire::load_u8(ip, 0) >> 4) == 4) {
+    in.ip_version = 4;
+    in.tos = wire::load_u8(ip, 1);
+    in.ttl = wire::load_u8(ip, 8);
+    in.df = (wire::load_be16(ip, 6) & wire::ipv4::flag_dont_fragment) != 0;
+    in.protocol = wire::load_u8(ip, 9);
+    l3_len = std::size_t{wire::load_u8(ip, 0) & 0x0Fu} * 4;
+  } else if (type == wire::ethernet::ethertype_ipv6 && ip.size() >= wire::ipv6::header_size &&
+             (wire::load_u8(ip, 0) >> 4) == 6) {
+    in.ip_version = 6;
+    in.tos = static_cast<std::uint8_t>(wire::load_be16(ip, 0) >> 4);
+    in.ttl = wire::load_u8(ip, 7);
+    in.protocol = wire::load_u8(ip, 6);
+    l3_len = wire::ipv6::header_size;
+  }
+  if (in.ip_version != 0 && l3_len <= ip.size()) {
+    in.l3_len = static_cast<std::uint16_t>(l3_len);
+    const auto l4 = ip.subspan(l3_len);
+    if (in.protocol == wire::ipv4::protocol_tcp && l4.size() >= wire::tcp::header_size)
+      in.l4_len = static_cast<std::uint16_t>((wire::load_u8(l4, 12) >> 4) * 4);
+    else if (in.protocol == wire::ipv4::protocol_udp && l4.size() >= wire::udp::header_size)
+      in.l4_len = wire::udp::header_size;
+  }
+  return in;
+}
+
+// The inner packet's ECN field, rewritten at decap (RFC 6040 egress).
+// IPv4 updates the header checksum incrementally (RFC 1624 eqn. 3).
+inline void set_inner_ecn(wire::bytes ip, std::uint8_t ip_version, std::uint8_t ecn) noexcept {
+  if (ip_version == 4) {
+    const std::uint8_t old_tos = wire::load_u8(ip, 1);
+    const std::uint8_t tos = static_cast<std::uint8_t>((old_tos & ~ecn_mask) | ecn);
+    wire::store_u8(ip, 1, tos);
+    const std::uint16_t old_word = static_cast<std::uint16_t>(0x4500u | old_tos);  // version/IHL byte cancels out
+    const std::uint16_t new_word = static_cast<std::uint16_t>(0x4500u | tos);
+    const std::uint64_t sum = std::uint64_t{static_cast<std::uint16_t>(~wire::load_be16(ip, 10))} +
+                              static_cast<std::uint16_t>(~old_word) + new_word;
+    wire::store_be16(ip, 10, wire::checksum_finalize(sum));
+  } else {
+    const std::uint32_t w = wire::load_be32(ip, 0);
+    wire::store_be32(ip, 0, (w & ~(std::uint32_t{ecn_mask} << 20)) | std::uint32_t{ecn} << 20);
+  }
+}
+
+}  // namespace detail
+
+template <class... Policies>
+class basic_pipeline {
+  using resolved = detail::resolved<Policies...>;
+
+ public:
+  using encap_type = typename resolved::encap_t;
+  using underlay_type = typename resolved::underlay_t;
+  using lookup_type = typename resolved::lookup_t;
+  using entropy_type = typename resolved::entropy_t;
+  using checksum_type = typename resolved::checksum_t;
+  using rules_type = typename resolved::rules_t;
+  using templates_type = endpoint_templates<typename resolved::reclaimer_t>;
+  static constexpr bool learning = resolved::learning;
+  static constexpr bool anti_spoofing = resolved::anti_spoofing;
+  static constexpr lookup_mode mode = lookup_type::mode;
+
+  basic_pipeline(const pipeline_options& o, lookup_type lookup, const templates_type& templates)
+      : options_(o), lookup_(lookup), templates_(&templates), entropy_(o),
+        ipv4_id_(o.ipv4_id_start) {}
+
+  // set_time(): the clock learning stamps entries with (seconds, the table's
+  // age() uses the same origin). The datapath reads no clock itself.
+  void set_time(std::uint32_t now_s) noexcept { now_s_ = now_s; }
+
+  [[nodiscard]] const pipeline_counters& counters() const noexcept { return counters_; }
+  [[nodiscard]] const pipeline_options& options() const noexcept { return options_; }
+
+  // ---- encapsulation ---------------------------------------------------------
+  // encapsulate(pkt, tenant): pkt holds an inner Ethernet frame from a tenant
+  // port of VNI/VSID `tenant`; on forward it holds the encapsulated packet.
+  template <packet_buffer B>
+  [[nodiscard]] verdict encapsulate(B& pkt, std::uint32_t tenant) noexcept {
+    const wire::const_bytes frame(pkt.data(), pkt.size());
+    if (frame.size() < wire::ethernet::header_size) return drop(drop_reason::inner_truncated);
+    if constexpr (mode == lookup_mode::l2) {
+      if (tenant > wire::vxlan::max_vni) return drop(drop_reason::tunnel_id_out_of_range);
+      wire::mac_address dst;
+      wire::load_raw(frame, 0, dst.octets);
+      table::tunnel_endpoint ep;
+      if (dst.is_multicast() || !lookup_.table->lookup(tenant, dst, ep)) return flood_verdict(tenant);
+      const header_template* last = nullptr;
+      return push(pkt, ep, ep.tunnel_id, last);
+    } else if constexpr (mode == lookup_mode::l3) {
+      const header_template* last = nullptr;
+      return encapsulate_l3(pkt, tenant, last);
+    } else {
+      const header_template* last = nullptr;
+      return push(pkt, lookup_.endpoint, tenant, last);
+    }
+  }
+
+  // encapsulate(burst, tenant, out): a burst from one tenant port; out[i] is
+  // burst[i]'s verdict. Returns how many were forwarded. l2 lookups go to the
+  // table's bulk lookup. PRECONDITION out.size() >= burst.size().
+  template <packet_buffer B>
+  std::size_t encapsulate(std::span<B* const> burst, std::uint32_t tenant, std::span<verdict> out) noexcept {
+    NVO_ASSERT(out.size() >= burst.size());
+    std::size_t forwarded = 0;
+    const header_template* last = nullptr;
+    if constexpr (mode == lookup_mode::l2) {
+      if (tenant > wire::vxlan::max_vni) {
+        for (std::size_t i = 0; i < burst.size(); ++i) out[i] = drop(drop_reason::tunnel_id_out_of_range);
+        return 0;
+      }
+      for (std::size_t base = 0; base < burst.size(); base += max_burst) {
+        const std::size_t n = std::min(max_burst, burst.size() - base);
+        std::array<table::l2_key, max_burst> keys;
+        std::array<table::tunnel_endpoint, max_burst> eps;
+        for (std::size_t i = 0; i < n; ++i) {
+          const B& p = *burst[base + i];
+          wire::mac_address dst{};
+          if (p.size() >= wire::ethernet::header_size) std::memcpy(dst.octets.data(), p.data(), 6);
+          keys[i] = table::l2_key::make(tenant, dst);
+        }
+        const std::uint64_t hits = lookup_.table->lookup_bulk({keys.data(), n}, {eps.data(), n});
+        for (std::size_t i = 0; i < n; ++i) {
+          B& p = *burst[base + i];
+          verdict& v = out[base + i];
+          if (p.size() < wire::ethernet::header_size) {
+            v = drop(drop_reason::inner_truncated);
+          } else if (((hits >> i) & 1) == 0 || keys[i].mac.is_multicast()) {
+            v = flood_verdict(tenant);
+          } else {
+            v = push(p, eps[i], eps[i].tunnel_id, last);
+          }
+          forwarded += v.ok();
+        }
+      }
+    } else {
+      for (std::size_t i = 0; i < burst.size(); ++i) {
+        if constexpr (mode == lookup_mode::l3) {
+          out[i] = encapsulate_l3(*burst[i], tenant, last);
+        } else {
+          out[i] = burst[i]->size() < wire::ethernet::header_size ? drop(drop_reason::inner_truncated)
+                                                                  : push(*burst[i], lookup_.endpoint, tenant, last);
+        }
+        forwarded += out[i].ok();
+      }
+    }
+    return forwarded;
+  }
+
+  // encapsulate_flood(): BUM replication of `inner` (a packet encapsulate()
+  // gave verdict flood, unchanged) into caller buffers: one copy to the VNI's
+  // multicast group if its flood list has one, else one per remote (head-end
+  // replication), as many as copies holds. out[i] is copy i's verdict;
+  // returns the number of copies made. PRECONDITION every copies[i] is empty
+  // with room for the frame and its outer headers; out.size() >= copies.size().
+  template <packet_buffer B>
+  std::size_t encapsulate_flood(const B& inner, std::uint32_t tenant, std::span<B* const> copies,
+                                std::span<verdict> out) noexcept
+    requires(mode == lookup_mode::l2)
+  {
+    NVO_ASSERT(out.size() >= copies.size());
+    const table::flood_list* list = lookup_.table->flood_list_of(tenant);
+    if (list == nullptr) return 0;
+    const wire::ip_address* targets = list->group ? &*list->group : list->remotes.data();
+    const std::size_t n = std::min(copies.size(), list->group ? std::size_t{1} : list->remotes.size());
+    const header_template* last = nullptr;
+    for (std::size_t i = 0; i < n; ++i) {
+      B& c = *copies[i];
+      std::byte* p = c.append(inner.size());
+      if (p == nullptr) {
+        out[i] = drop(drop_reason::no_headroom);
+        continue;
+      }
+      std::memcpy(p, inner.data(), inner.size());
+      const table::tunnel_endpoint ep{
+          .provider = targets[i], .encap = flood_encap(), .flags = table::endpoint_flags::static_entry, .tunnel_id = tenant};
+      out[i] = push(c, ep, tenant, last);
+      counters_.replicas += out[i].ok();
+    }
+    return n;
+  }
+
+  // ---- decapsulation -----------------------------------------------------------
+  // decapsulate(pkt): pkt holds a frame from the underlay; on forward it holds
+  // the inner frame and the verdict names its tenant. Any other verdict
+  // leaves pkt unchanged.
+  template <packet_buffer B>
+  [[nodiscard]] verdict decapsulate(B& pkt) noexcept {
+    const wire::const_bytes frame(pkt.data(), pkt.size());
+    const wire::dissect_options dopt{options_.vxlan_port, options_.reserved, options_.zero_udp6_checksum};
+    auto d = wire::dissect(frame, dopt, pkt.rx_checksum());
+    if (!d) {
+      ++counters_.malformed[static_cast<std::size_t>(d.error())];
+      verdict v = drop(drop_reason::malformed);
+      v.error = d.error();
+      return v;
+    }
+    if (!encap_type::accepts(d->encap)) return drop(drop_reason::wrong_encapsulation);
+    if (!underlay_type::accepts(d->ip_version)) return drop(drop_reason::wrong_underlay);
+    const wire::ip_address& local = d->ip_version == 4 ? options_.local_ipv4 : options_.local_ipv6;
+    if (d->outer_dst != local) return drop(drop_reason::not_local);
+
+    std::uint64_t tunnel_id = 0;
+    switch (d->encap) {
+      case wire::encapsulation::vxlan: tunnel_id = d->vni; break;
+      case wire::encapsulation::nvgre: tunnel_id = d->nvgre.vsid; break;
+      case wire::encapsulation::stt:
+        if (!d->has_stt_frame_header || d->stt.frame_length != d->inner.size() + wire::stt::frame_header_size)
+          return drop(drop_reason::stt_needs_reassembly);
+        tunnel_id = d->stt_frame.context_id;
+        break;
+      case wire::encapsulation::none: break;
+    }
+    if (mode == lookup_mode::l2 && tunnel_id > wire::vxlan::max_vni) return drop(drop_reason::tunnel_id_out_of_range);
+    const auto tenant = static_cast<std::uint32_t>(tunnel_id);
+    if constexpr (anti_spoofing) {
+      if (!lookup_.table->is_member(tenant, d->outer_src)) return drop(drop_reason::spoofed_source);
+    }
+
+    // RFC 6040 egress: decide before anything is written.
+    const wire::const_bytes inner = d->inner;
+    const detail::inner_info in = detail::read_inner(inner);
+    std::uint8_t new_ecn = in.tos & ecn_mask;
+    if (in.ip_version != 0) {
+      const ecn_egress e = ecn_decapsulate(d->outer_tos, in.tos);
+      counters_.ecn_alarms += e.alarm;
+      if (e.drop) return drop(drop_reason::ecn_not_ect_under_ce);
+      new_ecn = e.ecn;
+    }
+
+    verdict v;
+    v.act = action::forward;
+    v.tenant = tenant;
+    v.encap = d->encap;
+    if constexpr (learning) {
+      wire::mac_address src;
+      wire::load_raw(inner, 6, src.octets);
+      v.learned = lookup_.table->learn(tenant, src, d->outer_src, now_s_);
+      counters_.learned += v.learned == table::learn_result::learned || v.learned == table::learn_result::moved;
+    }
+    const auto offset = static_cast<std::size_t>(inner.data() - frame.data());
+    const std::size_t inner_size = inner.size();
+    if (new_ecn != (in.tos & ecn_mask))
+      detail::set_inner_ecn(wire::bytes(pkt.data() + offset + in.l2_len, in.l3_len), in.ip_version, new_ecn);
+    pkt.strip(offset);
+    pkt.trim(pkt.size() - inner_size);
+    ++counters_.decapsulated;
+    return v;
+  }
+
+  // decapsulate(burst, out): out[i] is burst[i]'s verdict; returns how many
+  // were delivered. PRECONDITION out.size() >= burst.size().
+  template <packet_buffer B>
+  std::size_t decapsulate(std::span<B* const> burst, std::span<verdict> out) noexcept {
+    NVO_ASSERT(out.size() >= burst.size());
+    std::size_t delivered = 0;
+    for (std::size_t i = 0; i < burst.size(); ++i) {
+      if (i + 1 < burst.size()) __builtin_prefetch(burst[i + 1]->data());
+      out[i] = decapsulate(*burst[i]);
+      delivered += out[i].ok();
+    }
+    return delivered;
+  }
+
+ private:
+  static constexpr std::uint32_t max_stt_frame = 0xFFFF;
+
+  [[nodiscard]] verdict drop(drop_reason r) noexcept {
+    ++counters_.drops[static_cast<std::size_t>(r)];
+    verdict v;
+    v.act = action::drop;
+    v.reason = r;
+    return v;
+  }
+
+  [[nodiscard]] verdict flood_verdict(std::uint32_t tenant) noexcept
+    requires(mode == lookup_mode::l2)
+  {
+    if (lookup_.table->flood_list_of(tenant) == nullptr) return drop(drop_reason::no_route);
+    ++counters_.flooded;
+    verdict v;
+    v.act = action::flood;
+    v.tenant = tenant;
+    return v;
+  }
+
+  [[nodiscard]] static constexpr wire::encapsulation flood_encap() noexcept {
+    if constexpr (encap_type::kind != wire::encapsulation::none) return encap_type::kind;
+    return wire::encapsulation::vxlan;
+  }
+
+  // HNV: {VSID, inner dst IP}; ARP/ND for a known CA answered in place.
+  template <packet_buffer B>
+  [[nodiscard]] verdict encapsulate_l3(B& pkt, std::uint32_t tenant, const header_template*& last) noexcept {
+    const wire::const_bytes frame(pkt.data(), pkt.size());
+    const auto l2 = parse_inner_l2(frame);
+    if (!l2) return drop(drop_reason::inner_truncated);
+    if (const auto target = resolution_target(frame)) {
+      table::l3_entry e;
+      if (!lookup_.table->lookup(tenant, *target, e)) return drop(drop_reason::no_route);
+      std::array<std::byte, 128> reply{};
+      const auto n = build_resolution_reply(frame, e.ca_mac, reply);
+      if (!n) return drop(drop_reason::l3_unsupported_frame);
+      if (pkt.headroom() + pkt.size() < *n) return drop(drop_reason::no_headroom);
+      pkt.strip(pkt.size());
+      std::memcpy(pkt.prepend(*n), reply.data(), *n);
+      pkt.set_offload(offload_request{});
+      ++counters_.replies;
+      verdict v;
+      v.act = action::reply;
+      v.tenant = tenant;
+      return v;
+    }
+    const auto ip = frame.subspan(l2->l3_offset);
+    wire::ip_address dst;
+    if (l2->ethertype == wire::ethernet::ethertype_ipv4 && ip.size() >= wire::ipv4::min_header_size) {
+      dst = wire::ipv4_address::from_u32(wire::load_be32(ip, 16));
+    } else if (l2->ethertype == wire::ethernet::ethertype_ipv6 && ip.size() >= wire::ipv6::header_size) {
+      wire::ipv6_address a;
+      wire::load_raw(ip, 24, a.octets);
+      dst = a;
+    } else {
+      return drop(drop_reason::l3_unsupported_frame);
+    }
+    table::l3_entry e;
+    if (!lookup_.table->lookup(tenant, dst, e)) return drop(drop_reason::no_route);
+    // The MAC is written only once the packet is certain to go out.
+    return push(pkt, e.endpoint, e.endpoint.tunnel_id, last, &e.ca_mac);
+  }
+
+  // The endpoint's template. `last` is the one the same call used before:
+  // consecutive packets of a burst mostly go to one endpoint. It lives only
+  // for one call, so it never outlives the reader's quiescent state.
+  [[nodiscard]] const header_template* template_for(const table::tunnel_endpoint& ep,
+                                                    const header_template*& last) const noexcept {
+    const wire::encapsulation e = encap_type::kind != wire::encapsulation::none ? encap_type::kind : ep.encap;
+    if (last != nullptr && last->encap == e && last->remote == ep.provider) return last;
+    if (const header_template* t = templates_->find(ep.provider, e)) last = t;
+    else return nullptr;
+    return last;
+  }
+
+  [[nodiscard]] constexpr header_rules rules() const noexcept { return rules_type::get(options_); }
+  // push(): the template in front of the inner frame and every per-packet
+  // field patched. Nothing is written before the last check has passed.
+  template <packet_buffer B>
+  [[nodiscard]] verdict push(B& pkt, const table::tunnel_endpoint& ep, std::uint64_t tunnel_id,
+                             const header_template*& last, const wire::mac_address* new_dst_mac = nullptr) noexcept {
+    if (!underlay_type::accepts(ep.provider.version)) return drop(drop_reason::wrong_underlay);
+    const header_template* t = template_for(ep, last);
+    if (t == nullptr) return drop(drop_reason::no_template);
+    const wire::encapsulation encap = encap_type::kind != wire::encapsulation::none ? encap_type::kind : t->encap;
+    const wire::const_bytes inner(pkt.data(), pkt.size());
+    const detail::inner_info in = detail::read_inner(inner);
+    if (encap != wire::encapsulation::stt && tunnel_id > wire::vxlan::max_vni)
+      return drop(drop_reason::tunnel_id_out_of_range);
+    if (encap == wire::encapsulation::nvgre && in.l2_len != wire::ethernet::header_size)
+      return drop(drop_reason::nvgre_inner_vlan);
+    const std::size_t size = t->size;
+    const std::size_t l3 = wire::ethernet::header_size;
+    const std::size_t ip_len = size - l3 + inner.size();
+    if (ip_len > options_.underlay_mtu) {
+      if (encap == wire::encapsulation::stt) return drop(drop_reason::stt_needs_segmentation);
+      ++counters_.too_big;
+      verdict v;
+      v.act = action::too_big;
+      v.mtu = static_cast<std::uint16_t>(std::max<std::ptrdiff_t>(
+          0, std::ptrdiff_t{options_.underlay_mtu} - std::ptrdiff_t(size - l3) - std::ptrdiff_t{in.l2_len}));
+      return v;
+    }
+    if (ip_len > 0xFFFF) return drop(drop_reason::inner_too_long);
+    if (pkt.headroom() < size) return drop(drop_reason::no_headroom);
+
+    const std::uint32_t hash = entropy_(inner);
+    if (new_dst_mac != nullptr) std::memcpy(pkt.data(), new_dst_mac->octets.data(), 6);
+    std::byte* base = pkt.prepend(size);
+    copy_template(base, *t);
+    const wire::bytes out(base, pkt.size());
+
+    // Outer IP.
+    const header_rules r = rules();
+    const std::uint8_t dscp = r.dscp == dscp_mode::inherit ? static_cast<std::uint8_t>(in.tos >> 2)
+                                                                : static_cast<std::uint8_t>(r.dscp_value & 0x3F);
+    const auto tos = static_cast<std::uint8_t>(dscp << 2 | ecn_encapsulate(r.ecn, in.ip_version ? in.tos : 0));
+    const std::uint8_t ttl = r.ttl == ttl_mode::inherit && in.ip_version != 0 ? in.ttl : r.ttl_value;
+    const std::size_t l4 = t->l4_offset;
+    const std::size_t l4_len = out.size() - l4;
+    if (t->ip_version == 4) {
+      const bool df = r.df == df_mode::set || (r.df == df_mode::inherit && (in.df || in.ip_version == 6));
+      const std::uint16_t flags = df ? wire::ipv4::flag_dont_fragment : 0;
+      const std::uint16_t id = ipv4_id_++;
+      wire::store_u8(out, l3 + 1, tos);
+      wire::store_be16(out, l3 + 2, static_cast<std::uint16_t>(ip_len));
+      wire::store_be16(out, l3 + 4, id);
+      wire::store_be16(out, l3 + 6, flags);
+      wire::store_u8(out, l3 + 8, ttl);
+      const std::uint64_t sum = std::uint64_t{t->ip_sum} + tos + ip_len + id + flags + (std::uint32_t{ttl} << 8);
+      wire::store_be16(out, l3 + 10, wire::checksum_finalize(sum));
+    } else {
+      wire::store_u8(out, l3, static_cast<std::uint8_t>(0x60 | tos >> 4));
+      wire::store_u8(out, l3 + 1, static_cast<std::uint8_t>((tos & 0x0F) << 4));
+      wire::store_be16(out, l3 + 4, static_cast<std::uint16_t>(l4_len));
+      wire::store_u8(out, l3 + 7, ttl);
+    }
+
+    // Tunnel header and L4 checksum.
+    offload_request o;
+    o.tunnel = encap;
+    o.outer_ip_version = t->ip_version;
+    o.outer_l2_len = static_cast<std::uint16_t>(l3);
+    o.outer_l3_len = static_cast<std::uint16_t>(l4 - l3);
+    o.inner_l2_len = in.l2_len;
+    o.inner_l3_len = in.l3_len;
+    o.inner_l4_len = in.l4_len;
+    const std::uint64_t pseudo = std::uint64_t{t->pseudo_sum} + l4_len;
+    const std::size_t tun = t->tunnel_offset;
+    switch (encap) {
+      case wire::encapsulation::vxlan: {
+        o.outer_l4_len = wire::udp::header_size;
+        o.tunnel_len = wire::vxlan::header_size;
+        wire::store_be16(out, l4, simd::udp_source_port(hash, options_.source_port_min, options_.source_port_max));
+        wire::store_be16(out, l4 + 4, static_cast<std::uint16_t>(l4_len));
+        wire::store_be32(out, tun + 4, static_cast<std::uint32_t>(tunnel_id) << 8);
+        constexpr checksum_mode cm = checksum_type::mode;
+        if (cm == checksum_mode::offload) {
+          request_l4_offload(out, o, l4, 6, pseudo);
+        } else if (cm == checksum_mode::software || (t->ip_version == 6 && !options_.zero_udp6_checksum)) {
+          wire::store_be16(out, l4 + 6, wire::udp::checksum_field(pseudo, out.subspan(l4)));
+        }  // else zero, from the template
+        break;
+      }
+      case wire::encapsulation::nvgre: {
+        o.outer_l4_len = wire::nvgre::header_size;
+        const std::uint8_t flow = options_.nvgre_flow_id ? *options_.nvgre_flow_id : simd::nvgre_flow_id(hash);
+        wire::store_be32(out, tun, static_cast<std::uint32_t>(tunnel_id) << 8 | flow);
+        break;
+      }
+      case wire::encapsulation::stt: {
+        o.outer_l4_len = wire::tcp::header_size;
+        o.tunnel_len = wire::stt::frame_header_size;
+        const auto frame_length = static_cast<std::uint32_t>(inner.size() + wire::stt::frame_header_size);
+        wire::store_be16(out, l4, simd::stt_source_port(hash));
+        wire::store_be32(out, l4 + 4, frame_length << 16);
+        wire::store_be32(out, l4 + 8, next_stt_frame_id());
+        std::uint8_t flags = 0;
+        if (in.ip_version == 4) flags |= wire::stt::flag_ipv4;
+        if (in.protocol == wire::ipv4::protocol_tcp && in.l4_len != 0) flags |= wire::stt::flag_tcp;
+        wire::store_u8(out, tun + 1, flags);
+        // L4 offset: from the start of the inner frame, when the inner L4 header is known.
+        wire::store_u8(out, tun + 2, in.l4_len != 0 ? static_cast<std::uint8_t>(in.l2_len + in.l3_len) : 0);
+        wire::store_be64(out, tun + 8, tunnel_id);
+        if (checksum_type::mode == checksum_mode::offload) {
+          request_l4_offload(out, o, l4, 16, pseudo);
+        } else {
+          wire::store_be16(out, l4 + 16, wire::checksum_finalize(wire::checksum_accumulate_dispatched(out.subspan(l4), pseudo)));
+        }
+        break;
+      }
+      case wire::encapsulation::none: break;
+    }
+    pkt.set_offload(o);
+    ++counters_.encapsulated;
+    verdict v;
+    v.act = action::forward;
+    v.tenant = static_cast<std::uint32_t>(tunnel_id);
+    v.encap = encap;
+    return v;
+  }
+
+  static void request_l4_offload(wire::bytes out, offload_request& o, std::size_t l4, std::size_t field,
+                                 std::uint64_t pseudo) noexcept {
+    wire::store_be16(out, l4 + field, wire::checksum_fold(pseudo));
+    o.l4_checksum_pending = true;
+    o.csum_start = static_cast<std::uint16_t>(l4);
+    o.csum_offset = static_cast<std::uint16_t>(field);
+  }
+
+  // The template copy, at a size the compiler knows when the policies fix it.
+  NVO_ALWAYS_INLINE static void copy_template(std::byte* dst, const header_template& t) noexcept {
+    constexpr auto e = encap_type::kind;
+    constexpr auto v = underlay_type::version;
+    if constexpr (e != wire::encapsulation::none && v != 0) {
+      constexpr std::size_t l4 = wire::ethernet::header_size + (v == 4 ? wire::ipv4::min_header_size : wire::ipv6::header_size);
+      constexpr std::size_t n = l4 + (e == wire::encapsulation::vxlan   ? wire::udp::header_size + wire::vxlan::header_size
+                                      : e == wire::encapsulation::nvgre ? wire::nvgre::header_size
+                                                                        : wire::tcp::header_size + wire::stt::frame_header_size);
+      NVO_ASSERT(t.size == n);
+      std::memcpy(dst, t.bytes.data(), n);
+    } else {
+      std::memcpy(dst, t.bytes.data(), t.size);
+    }
+  }
+
+  // STT frame ids: instance_id in the top 8 bits, a per-instance counter
+  // below, so two pipeline instances (threads) never hand out the same id
+  // within 2^24 frames, and no id is shared state.
+  [[nodiscard]] std::uint32_t next_stt_frame_id() noexcept {
+    return std::uint32_t{options_.instance_id} << 24 | (stt_frame_counter_++ & 0xFFFFFFu);
+  }
+
+  pipeline_options options_;
+  lookup_type lookup_;
+  const templates_type* templates_;
+  entropy_type entropy_;
+  std::uint16_t ipv4_id_;
+  std::uint32_t stt_frame_counter_ = 0;
+  std::uint32_t now_s_ = 0;
+  pipeline_counters counters_{};
+};
+
+}  // namespace pipeline
+NVO_END_NAMESPACE

@@ -1,0 +1,328 @@
+// File: nvo/pipeline/policy.hpp
+// The pipeline's options and policies, and the concepts that check them.
+//
+// A pipeline is configured by an order-independent pack of named policies
+// (as nvo's tables are, table/policy.hpp); every policy but the
+// encapsulation has a default:
+//
+//   policy::encapsulation<E>  encap::vxlan | nvgre | stt | per_endpoint    (required)
+//   policy::underlay<U>       underlay::ipv4 | ipv6 | either               default: either
+//   policy::lookup<L>         lookup::l2<Table> | l3<Table> | fixed        default: l2<l2_forwarding_table<>>
+//   policy::entropy<H>        entropy::crc32c | toeplitz | fixed           default: crc32c
+//   policy::checksum<C>       checksum::zero_udp | software | offload      default: zero_udp
+//   policy::header_rules<R>   rules::configured | rules::fixed<header_rules{...}>  default: configured
+//   policy::learning<On>      decap learns {VNI, inner src MAC} -> outer src      default: off
+//   policy::anti_spoofing<On> decap drops outer sources not in the VNI            default: off
+//   policy::reclaimer<R>      the endpoint_templates' reclaimer           default: table::reclaim::none
+//
+// per_endpoint and either choose per packet from the endpoint record
+// (tunnel_endpoint::encap, the PA's version); the fixed choices let the
+// compiler drop the other paths.
+//
+// Options that peers configure per tunnel at run time (ports, MTU, the
+// Toeplitz key, fixed values) are pipeline_options.
+#pragma once
+
+#include <array>
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <type_traits>
+
+#include "nvo/config.hpp"
+#include "nvo/pipeline/rules.hpp"
+#include "nvo/simd/flow.hpp"
+#include "nvo/table/forwarding.hpp"
+#include "nvo/table/policy.hpp"
+#include "nvo/wire/encapsulation.hpp"
+#include "nvo/wire/result.hpp"
+#include "nvo/wire/vxlan.hpp"
+
+NVO_BEGIN_NAMESPACE
+namespace pipeline {
+
+struct pipeline_options {
+  // This VTEP's provider addresses; decapsulation accepts only packets to one
+  // of them (an unset family accepts nothing of that family).
+  wire::ip_address local_ipv4{};
+  wire::ip_address local_ipv6{};
+  std::uint16_t vxlan_port = wire::vxlan::default_port;  // decap; encap takes the template's
+  std::uint16_t source_port_min = wire::vxlan::source_port_min;  // VXLAN entropy range (RFC 7348 5)
+  std::uint16_t source_port_max = wire::vxlan::source_port_max;
+  std::optional<std::uint8_t> nvgre_flow_id{};  // fixed FlowID; unset: from entropy (RFC 7637 3.2)
+  std::uint32_t fixed_entropy = 0;              // entropy::fixed's hash
+  std::array<std::uint8_t, 40> toeplitz_key = simd::default_rss_key;  // entropy::toeplitz
+  // RFC 6935/6936: send zero UDP checksums over IPv6 (checksum::zero_udp) and
+  // accept them at decap. Enable only where the remote end does the same.
+  bool zero_udp6_checksum = false;
+  header_rules rules{};             // rules::configured reads these
+  std::uint16_t underlay_mtu = 1500;  // largest outer IP packet
+  wire::reserved_bits reserved = wire::reserved_bits::strict;
+  // STT frame ids: the top 8 bits are this instance's id, so pipelines on
+  // different threads sharing one tunnel never reuse an id (see stt_frame_id).
+  std::uint8_t instance_id = 0;
+  std::uint16_t ipv4_id_start = 0;  // first IPv4 identification
+};
+
+// ---- encapsulation -------------------------------------------------------------
+namespace encap {
+template <wire::encapsulation E>
+struct fixed_kind {
+  static constexpr wire::encapsulation kind = E;
+  [[nodiscard]] static constexpr bool accepts(wire::encapsulation e) noexcept { return e == E; }
+};
+struct vxlan : fixed_kind<wire::encapsulation::vxlan> {};
+struct nvgre : fixed_kind<wire::encapsulation::nvgre> {};
+struct stt : fixed_kind<wire::encapsulation::stt> {};
+// per_endpoint: each endpoint record's encap says which.
+struct per_endpoint {
+  static constexpr wire::encapsulation kind = wire::encapsulation::none;
+  [[nodiscard]] static constexpr bool accepts(wire::encapsulation e) noexcept { return e != wire::encapsulation::none; }
+};
+}  // namespace encap
+
+template <class E>
+concept encapsulation_kind = requires(wire::encapsulation e) {
+  { E::kind } -> std::convertible_to<wire::encapsulation>;
+  { E::accepts(e) } noexcept -> std::same_as<bool>;
+};
+
+// ---- underlay --------------------------------------------------------------------
+namespace underlay {
+template <std::uint8_t Version>
+struct fixed_family {
+  static constexpr std::uint8_t version = Version;
+  [[nodiscard]] static constexpr bool accepts(std::uint8_t v) noexcept { return v == Version; }
+};
+struct ipv4 : fixed_family<4> {};
+struct ipv6 : fixed_family<6> {};
+struct either {
+  static constexpr std::uint8_t version = 0;
+  [[nodiscard]] static constexpr bool accepts(std::uint8_t v) noexcept { return v == 4 || v == 6; }
+};
+}  // namespace underlay
+
+template <class U>
+concept underlay_kind = requires(std::uint8_t v) {
+  { U::version } -> std::convertible_to<std::uint8_t>;
+  { U::accepts(v) } noexcept -> std::same_as<bool>;
+};
+
+// ---- lookup ----------------------------------------------------------------------
+enum class lookup_mode : std::uint8_t { l2, l3, fixed };
+namespace lookup {
+// l2: {VNI, inner destination MAC} in an l2_forwarding_table; BUM frames and
+// misses flood to the VNI's flood list.
+template <class Table>
+struct l2 {
+  static constexpr lookup_mode mode = lookup_mode::l2;
+  using table_type = Table;
+  Table* table = nullptr;
+  explicit l2(Table& t) noexcept : table(&t) {}
+};
+// l3: HNV, {VSID, inner destination IP} in an l3_forwarding_table; the inner
+// destination MAC is rewritten to the CA's, ARP/ND for known CAs is answered
+// locally, nothing floods.
+template <class Table>
+struct l3 {
+  static constexpr lookup_mode mode = lookup_mode::l3;
+  using table_type = Table;
+  Table* table = nullptr;
+  explicit l3(Table& t) noexcept : table(&t) {}
+};
+// fixed: a point-to-point tunnel to one endpoint; the tunnel id is the
+// tenant id the caller passes.
+struct fixed {
+  static constexpr lookup_mode mode = lookup_mode::fixed;
+  table::tunnel_endpoint endpoint{};
+  explicit fixed(const table::tunnel_endpoint& ep) noexcept : endpoint(ep) {}
+};
+}  // namespace lookup
+
+template <class L>
+concept lookup_kind = std::copy_constructible<L> && requires {
+  { L::mode } -> std::convertible_to<lookup_mode>;
+};
+
+// ---- entropy -------------------------------------------------------------------
+// An entropy policy is constructed from the options and hashes an inner frame
+// to 32 bits, which the pipeline maps into the VXLAN source port range, the
+// NVGRE FlowID or the STT source port.
+namespace entropy {
+struct crc32c {
+  explicit crc32c(const pipeline_options&) noexcept {}
+  [[nodiscard]] std::uint32_t operator()(wire::const_bytes inner) const noexcept {
+    return simd::flow_hash_crc32c(simd::extract_flow_key(inner));
+  }
+};
+// toeplitz: the NIC's RSS hash with the configured key, so the underlay
+// spreads flows exactly as a NIC that hashed the inner headers would.
+struct toeplitz {
+  explicit toeplitz(const pipeline_options& o) : key_(std::make_shared<const simd::toeplitz_key>(o.toeplitz_key)) {}
+  [[nodiscard]] std::uint32_t operator()(wire::const_bytes inner) const noexcept {
+    return simd::flow_hash_toeplitz(*key_, simd::extract_flow_key(inner));
+  }
+
+ private:
+  std::shared_ptr<const simd::toeplitz_key> key_;  // 36 KiB of tables: shared by copies
+};
+struct fixed {
+  explicit fixed(const pipeline_options& o) noexcept : value_(o.fixed_entropy) {}
+  [[nodiscard]] std::uint32_t operator()(wire::const_bytes) const noexcept { return value_; }
+
+ private:
+  std::uint32_t value_;
+};
+}  // namespace entropy
+
+template <class H>
+concept entropy_kind = std::constructible_from<H, const pipeline_options&> && requires(const H& h, wire::const_bytes b) {
+  { h(b) } noexcept -> std::same_as<std::uint32_t>;
+};
+
+// ---- checksum ------------------------------------------------------------------
+// zero_udp: VXLAN over IPv4 sends a zero UDP checksum (Linux's and OVS's
+//   default); over IPv6 too only with pipeline_options::zero_udp6_checksum,
+//   else the full checksum (RFC 6935/6936). STT's TCP checksum is always full.
+// software: every checksum complete in software.
+// offload: the UDP/TCP checksum field holds the pseudo-header sum and the
+//   offload_request says where the NIC completes it. The IPv4 header checksum
+//   is always complete (it costs one fold of a precomputed sum).
+enum class checksum_mode : std::uint8_t { zero_udp, software, offload };
+namespace checksum {
+struct zero_udp {
+  static constexpr checksum_mode mode = checksum_mode::zero_udp;
+};
+struct software {
+  static constexpr checksum_mode mode = checksum_mode::software;
+};
+struct offload {
+  static constexpr checksum_mode mode = checksum_mode::offload;
+};
+}  // namespace checksum
+
+template <class C>
+concept checksum_kind = requires {
+  { C::mode } -> std::convertible_to<checksum_mode>;
+};
+
+// ---- header rules ----------------------------------------------------------------
+namespace rules {
+struct configured {
+  [[nodiscard]] static constexpr header_rules get(const pipeline_options& o) noexcept { return o.rules; }
+};
+template <header_rules R>
+struct fixed {
+  [[nodiscard]] static constexpr header_rules get(const pipeline_options&) noexcept { return R; }
+};
+}  // namespace rules
+
+template <class R>
+concept rules_kind = requires(const pipeline_options& o) {
+  { R::get(o) } noexcept -> std::same_as<header_rules>;
+};
+
+// ---- the tags ------------------------------------------------------------------
+namespace policy {
+template <class E>
+struct encapsulation {
+  using type = E;
+};
+template <class U>
+struct underlay {
+  using type = U;
+};
+template <class L>
+struct lookup {
+  using type = L;
+};
+template <class H>
+struct entropy {
+  using type = H;
+};
+template <class C>
+struct checksum {
+  using type = C;
+};
+template <class R>
+struct header_rules {
+  using type = R;
+};
+template <bool On>
+struct learning {
+  static constexpr bool value = On;
+};
+template <bool On>
+struct anti_spoofing {
+  static constexpr bool value = On;
+};
+template <class R>
+struct reclaimer {
+  using type = R;
+};
+}  // namespace policy
+
+namespace detail {
+template <class P>
+struct tag_index : std::integral_constant<int, -1> {};
+template <class T> struct tag_index<policy::encapsulation<T>> : std::integral_constant<int, 0> {};
+template <class T> struct tag_index<policy::underlay<T>> : std::integral_constant<int, 1> {};
+template <class T> struct tag_index<policy::lookup<T>> : std::integral_constant<int, 2> {};
+template <class T> struct tag_index<policy::entropy<T>> : std::integral_constant<int, 3> {};
+template <class T> struct tag_index<policy::checksum<T>> : std::integral_constant<int, 4> {};
+template <class T> struct tag_index<policy::header_rules<T>> : std::integral_constant<int, 5> {};
+template <bool B> struct tag_index<policy::learning<B>> : std::integral_constant<int, 6> {};
+template <bool B> struct tag_index<policy::anti_spoofing<B>> : std::integral_constant<int, 7> {};
+template <class T> struct tag_index<policy::reclaimer<T>> : std::integral_constant<int, 8> {};
+
+template <int I, class... Policies>
+inline constexpr int tag_count = ((tag_index<Policies>::value == I ? 1 : 0) + ... + 0);
+
+template <class... Policies>
+inline constexpr bool each_tag_at_most_once = [] {
+  for (int i = 0; i < 9; ++i) {
+    int n = 0;
+    ((n += tag_index<Policies>::value == i ? 1 : 0), ...);
+    if (n > 1) return false;
+  }
+  return true;
+}();
+
+template <class... Policies>
+struct resolved {
+  static_assert(((tag_index<Policies>::value >= 0) && ...),
+                "nvo pipeline: unknown policy; use pipeline::policy::encapsulation, underlay, lookup, entropy, "
+                "checksum, header_rules, learning, anti_spoofing or reclaimer");
+  static_assert(each_tag_at_most_once<Policies...>, "nvo pipeline: a policy is given twice");
+  static_assert(tag_count<0, Policies...> == 1,
+                "nvo pipeline: policy::encapsulation<encap::vxlan | nvgre | stt | per_endpoint> is required");
+
+  using encap_t = table::detail::type_param_t<policy::encapsulation, void, Policies...>;
+  using underlay_t = table::detail::type_param_t<policy::underlay, underlay::either, Policies...>;
+  using lookup_t = table::detail::type_param_t<policy::lookup, lookup::l2<table::l2_forwarding_table<>>, Policies...>;
+  using entropy_t = table::detail::type_param_t<policy::entropy, entropy::crc32c, Policies...>;
+  using checksum_t = table::detail::type_param_t<policy::checksum, checksum::zero_udp, Policies...>;
+  using rules_t = table::detail::type_param_t<policy::header_rules, rules::configured, Policies...>;
+  using reclaimer_t = table::detail::type_param_t<policy::reclaimer, table::reclaim::none, Policies...>;
+  static constexpr bool learning = table::detail::bool_param<policy::learning, false, Policies...>::value;
+  static constexpr bool anti_spoofing = table::detail::bool_param<policy::anti_spoofing, false, Policies...>::value;
+
+  static_assert(encapsulation_kind<encap_t>, "policy::encapsulation<E>: E must be encap::vxlan, nvgre, stt or per_endpoint");
+  static_assert(underlay_kind<underlay_t>, "policy::underlay<U>: U must be underlay::ipv4, ipv6 or either");
+  static_assert(lookup_kind<lookup_t>, "policy::lookup<L>: L must be lookup::l2<Table>, l3<Table> or fixed");
+  static_assert(entropy_kind<entropy_t>,
+                "policy::entropy<H>: H must be constructible from pipeline_options and hash const_bytes to "
+                "std::uint32_t noexcept (entropy::crc32c, toeplitz, fixed)");
+  static_assert(checksum_kind<checksum_t>, "policy::checksum<C>: C must be checksum::zero_udp, software or offload");
+  static_assert(rules_kind<rules_t>, "policy::header_rules<R>: R must be rules::configured or rules::fixed<header_rules{...}>");
+  static_assert(table::reclaimer<reclaimer_t>, "policy::reclaimer<R>: R must model nvo::table::reclaimer");
+  static_assert(!anti_spoofing || lookup_t::mode == lookup_mode::l2,
+                "policy::anti_spoofing<true> needs lookup::l2: VNI membership lives in the l2 table");
+  static_assert(!learning || lookup_t::mode == lookup_mode::l2,
+                "policy::learning<true> needs lookup::l2 (HNV's l3 tables are controller-populated)");
+};
+}  // namespace detail
+
+}  // namespace pipeline
+NVO_END_NAMESPACE
