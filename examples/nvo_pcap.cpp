@@ -1,31 +1,48 @@
 // nvo-pcap: decodes a pcap capture with nvo::wire::dissect and prints one JSON
-// object per packet, in capture order. A thin, real tool over the codecs: the
-// validation is nvo's, this file only reads the capture and formats results.
+// object per packet, in capture order (decode); encapsulates and
+// decapsulates captures with the nvo pipeline (encap, decap, bench:
+// pcap_tunnel.cpp). A thin, real tool: the validation and forwarding are
+// nvo's, this file parses the command line (CLI11), reads captures and
+// formats results.
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
 #include <sys/socket.h>
 
-#include <charconv>
 #include <cstdio>
 #include <iterator>
+#include <map>
 #include <memory>
-#include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "nvo/wire/dissect.hpp"
+#include "pcap_tunnel.hpp"
 
 namespace {
 
 namespace wire = nvo::wire;
 
-constexpr std::string_view usage = R"(usage: nvo-pcap decode [options] FILE
-       nvo-pcap --help
+constexpr std::string_view overview = R"(usage: nvo-pcap decode [options] FILE
+       nvo-pcap encap [options] CONFIG IN OUT
+       nvo-pcap decap [options] CONFIG IN OUT
+       nvo-pcap bench [options] CONFIG PEER_CONFIG IN
+       nvo-pcap COMMAND --help
 
-Decodes every packet of FILE (pcap or pcapng, Ethernet link type) as VXLAN,
+decode  print what each packet of a capture of VXLAN, NVGRE or STT decodes to
+encap   encapsulate a capture of inner Ethernet frames for the tunnels CONFIG
+        describes (a TOML file, see examples/data/vtep-a.toml)
+decap   decapsulate a capture of underlay frames, as the VTEP CONFIG describes
+bench   time encap (CONFIG) + decap (PEER_CONFIG) of a capture in memory
+
+exit status: 0 on success (dropped packets included), 1 when a file cannot be
+read or written or CONFIG is bad (then no output file is written), 2 on a
+usage error.
+)";
+
+constexpr std::string_view decode_help = R"(Decodes every packet of FILE (pcap or pcapng, Ethernet link type) as VXLAN,
 NVGRE or STT and prints one JSON object per packet, in capture order:
 
   {"ok":true,"encap":"vxlan","outer":{"ip_version":4,"src":"10.0.0.1","dst":"10.0.0.2"},
@@ -48,15 +65,15 @@ NVGRE or STT and prints one JSON object per packet, in capture order:
   error      the nvo::wire::errc name of the first validation rule the packet
              breaks; a failed packet never reports overlay identifiers
 
-options:
-  --vxlan-port N                 UDP destination port of VXLAN (default 4789)
-  --reserved-bits strict|ignore  strict (default) rejects set reserved bits, as
-                                 OVS, VPP and Linux do; ignore is the RFC receive rule
-  --accept-zero-udp6-checksum    accept zero UDP checksums over IPv6 (RFC 6935)
-  -h, --help                     print this help and exit
-
 exit status: 0 when FILE was read to its end (malformed packets included),
 1 when FILE cannot be read or is not an Ethernet capture, 2 on a usage error.
+)";
+
+constexpr std::string_view summary_help = R"(
+The summary (stderr, or with --json one JSON object on stdout) counts the
+pipeline's verdicts by action (forward, flood, too_big, drop), drops by
+nvo::pipeline::drop_reason name, malformed packets by nvo::wire::errc name,
+flood copies, and packets per tunnel {encapsulation, remote PA, VNI}.
 )";
 
 struct pcap_closer {
@@ -155,63 +172,99 @@ int decode(const char* path, const wire::dissect_options& opt) {
   return 0;
 }
 
-std::optional<std::uint16_t> parse_port(std::string_view s) {
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc{} || end != s.data() + s.size() || value == 0 || value > 0xFFFF) return std::nullopt;
-  return static_cast<std::uint16_t>(value);
-}
-
 int usage_error(std::string_view message) {
   fmt::print(stderr, "nvo-pcap: {}\nTry 'nvo-pcap --help'.\n", message);
   return 2;
 }
 
+// The top level's usage is the overview above; CLI11 writes the rest.
+class formatter : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    return app->get_parent() == nullptr ? std::string{} : CLI::Formatter::make_usage(app, std::move(name));
+  }
+};
+
+const std::map<std::string, nvo::wire::encapsulation> encap_names{
+    {"vxlan", nvo::wire::encapsulation::vxlan}, {"nvgre", nvo::wire::encapsulation::nvgre}, {"stt", nvo::wire::encapsulation::stt}};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::span<char*> args{argv + 1, static_cast<std::size_t>(argc > 0 ? argc - 1 : 0)};
+  CLI::App app{std::string(overview), "nvo-pcap"};
+  app.formatter(std::make_shared<formatter>());
+  app.require_subcommand(1);
+
   wire::dissect_options opt;
-  std::string_view command;
-  const char* file = nullptr;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view a = args[i];
-    const auto value = [&]() -> std::optional<std::string_view> {
-      if (i + 1 >= args.size()) return std::nullopt;
-      return std::string_view{args[++i]};
-    };
-    if (a == "-h" || a == "--help") {
-      fmt::print("{}", usage);
-      return 0;
-    }
-    if (a == "--vxlan-port") {
-      const auto v = value();
-      const auto port = v ? parse_port(*v) : std::nullopt;
-      if (!port) return usage_error("--vxlan-port needs a port number 1-65535");
-      opt.vxlan_port = *port;
-    } else if (a == "--reserved-bits") {
-      const auto v = value();
-      if (v == "strict") {
-        opt.reserved = wire::reserved_bits::strict;
-      } else if (v == "ignore") {
-        opt.reserved = wire::reserved_bits::ignore;
-      } else {
-        return usage_error("--reserved-bits needs strict or ignore");
-      }
-    } else if (a == "--accept-zero-udp6-checksum") {
-      opt.accept_zero_udp6_checksum = true;
-    } else if (a.starts_with("-") && a != "-") {
-      return usage_error(fmt::format("unknown option {}", a));
-    } else if (command.empty()) {
-      command = a;
-    } else if (file == nullptr) {
-      file = args[i];
-    } else {
-      return usage_error("one FILE at a time");
-    }
+  std::string file;
+  std::string reserved = "strict";
+  unsigned vxlan_port = opt.vxlan_port;  // wider than the field, so 70000 fails the range check by name
+  CLI::App* decode_cmd = app.add_subcommand("decode", "Print what each packet of FILE decodes to, as JSON lines");
+  decode_cmd->footer(std::string(decode_help));
+  decode_cmd->add_option("FILE", file, "pcap or pcapng capture, Ethernet link type");
+  decode_cmd->add_option("--vxlan-port", vxlan_port, "UDP destination port of VXLAN (default 4789)")
+      ->check(CLI::Range(1, 65535));
+  decode_cmd->add_option("--reserved-bits", reserved,
+                         "strict (default) rejects set reserved bits, as OVS, VPP and Linux do; ignore is the RFC receive rule")
+      ->check(CLI::IsMember({"strict", "ignore"}));
+  decode_cmd->add_flag("--accept-zero-udp6-checksum", opt.accept_zero_udp6_checksum,
+                       "accept zero UDP checksums over IPv6 (RFC 6935)");
+
+  nvo_examples::tunnel_command t;
+  std::uint32_t vni = 0;
+  std::string encapsulation;
+  const auto add_encapsulation = [&](CLI::App* cmd) {
+    cmd->add_option("--encapsulation", encapsulation,
+                    "vxlan|nvgre|stt: replaces the config's `encapsulation` (the endpoints' default)")
+        ->check(CLI::IsMember({"vxlan", "nvgre", "stt"}));
+  };
+  CLI::App* encap_cmd = app.add_subcommand("encap", "Encapsulate a capture of inner Ethernet frames");
+  encap_cmd->footer(std::string(summary_help));
+  encap_cmd->add_option("CONFIG", t.config, "tunnel configuration (TOML)")->required();
+  encap_cmd->add_option("IN", t.in, "capture of inner Ethernet frames")->required();
+  encap_cmd->add_option("OUT", t.out, "the encapsulated capture to write")->required();
+  CLI::Option* vni_opt = encap_cmd->add_option("--vni", vni, "every frame's VNI/VSID (default: the VNI whose "
+                                                             "`tenants` list the frame's source MAC)")
+                             ->check(CLI::Range(0, 0xFFFFFF));
+  encap_cmd->add_option("--replies", t.replies, "capture for frames back to the tenants: ICMP too big / packet too big");
+  encap_cmd->add_option("--learn", t.learn_from,
+                        "an underlay capture to decapsulate first (learning as configured), e.g. replies from peers");
+  encap_cmd->add_flag("--json", t.json, "the summary as JSON on stdout");
+  add_encapsulation(encap_cmd);
+
+  CLI::App* decap_cmd = app.add_subcommand("decap", "Decapsulate a capture of underlay frames");
+  decap_cmd->footer(std::string(summary_help));
+  decap_cmd->add_option("CONFIG", t.config, "tunnel configuration (TOML)")->required();
+  decap_cmd->add_option("IN", t.in, "capture of underlay frames")->required();
+  decap_cmd->add_option("OUT", t.out, "the inner frames delivered")->required();
+  decap_cmd->add_flag("--json", t.json, "the summary as JSON on stdout");
+  add_encapsulation(decap_cmd);
+
+  CLI::App* bench_cmd = app.add_subcommand("bench", "Time encap (CONFIG) + decap (PEER_CONFIG) over a capture in memory");
+  bench_cmd->add_option("CONFIG", t.config, "the encapsulating VTEP's configuration")->required();
+  bench_cmd->add_option("PEER_CONFIG", t.peer_config, "the decapsulating VTEP's configuration")->required();
+  bench_cmd->add_option("IN", t.in, "capture of inner Ethernet frames")->required();
+  bench_cmd->add_option("--repeat", t.repeat, "passes over the capture (default 1)")->check(CLI::Range(1u, 100000000u));
+  CLI::Option* bench_vni = bench_cmd->add_option("--vni", vni, "every frame's VNI/VSID")->check(CLI::Range(0, 0xFFFFFF));
+  bench_cmd->add_flag("--json", t.json, "the result as JSON on stdout");
+  add_encapsulation(bench_cmd);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
   }
-  if (command.empty()) return usage_error("missing command (decode)");
-  if (command != "decode") return usage_error(fmt::format("unknown command {}", command));
-  if (file == nullptr) return usage_error("decode needs a FILE");
-  return decode(file, opt);
+  if (vni_opt->count() != 0 || bench_vni->count() != 0) t.vni = vni;
+  if (!encapsulation.empty()) t.encapsulation = encap_names.at(encapsulation);
+  if (decode_cmd->parsed()) {
+    if (file.empty()) return usage_error("decode needs a FILE");
+    opt.vxlan_port = static_cast<std::uint16_t>(vxlan_port);
+    opt.reserved = reserved == "ignore" ? wire::reserved_bits::ignore : wire::reserved_bits::strict;
+    return decode(file.c_str(), opt);
+  }
+  if (encap_cmd->parsed()) return nvo_examples::run_encap(t);
+  if (decap_cmd->parsed()) return nvo_examples::run_decap(t);
+  return nvo_examples::run_bench(t);
 }

@@ -1,0 +1,7 @@
+// The stt pipelines (see tunnel_impl.hpp).
+#include "tunnel_impl.hpp"
+
+namespace nvo_examples::detail {
+std::unique_ptr<encapsulator> make_stt_encapsulator(vtep_state& s) { return make_encapsulator_of<np::encap::stt>(s); }
+std::unique_ptr<decapsulator> make_stt_decapsulator(vtep_state& s) { return make_decapsulator_of<np::encap::stt>(s); }
+}  // namespace nvo_examples::detail
