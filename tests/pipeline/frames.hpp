@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "nvo/pipeline/packet.hpp"
 #include "nvo/pipeline/reply.hpp"
 #include "nvo/wire/wire.hpp"
 
@@ -127,5 +128,17 @@ inline bytes_vec make_inner(const inner_spec& s) {
   }
   return f;
 }
+
+// A frame in a pipeline buffer with 256 bytes of headroom (or as given) and
+// 256 of tailroom.
+struct packet {
+  explicit packet(const bytes_vec& frame, std::size_t headroom = 256)
+      : storage(headroom + frame.size() + 256), buf(storage, headroom, frame.size()) {
+    std::copy(frame.begin(), frame.end(), storage.begin() + static_cast<std::ptrdiff_t>(headroom));
+  }
+  [[nodiscard]] bytes_vec bytes() const { return {buf.data(), buf.data() + buf.size()}; }
+  std::vector<std::byte> storage;
+  nvo::pipeline::buffer buf;
+};
 
 }  // namespace pipeline_test

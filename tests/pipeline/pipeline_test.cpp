@@ -34,17 +34,6 @@ const w::ip_address local6 = v6(1);
 const w::ip_address remote6 = v6(2);
 constexpr std::uint32_t vni = 5001;
 
-// A packet buffer with 256 bytes of headroom.
-struct packet {
-  explicit packet(const bytes_vec& frame, std::size_t headroom = 256)
-      : storage(headroom + frame.size() + 256), buf(storage, headroom, frame.size()) {
-    std::copy(frame.begin(), frame.end(), storage.begin() + static_cast<std::ptrdiff_t>(headroom));
-  }
-  [[nodiscard]] bytes_vec bytes() const { return {buf.data(), buf.data() + buf.size()}; }
-  std::vector<std::byte> storage;
-  np::buffer buf;
-};
-
 np::endpoint_config endpoint(const w::ip_address& local, const w::ip_address& remote, encapsulation e) {
   return {.local = local, .remote = remote, .local_mac = local_mac, .next_hop_mac = gateway_mac, .encap = e};
 }
