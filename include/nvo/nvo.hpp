@@ -5,5 +5,6 @@
 #include "nvo/version.hpp"
 #include "nvo/simd/simd.hpp"
 #include "nvo/wire/wire.hpp"
+#include "nvo/stt/stt.hpp"
 #include "nvo/table/table.hpp"
 #include "nvo/pipeline/pipeline.hpp"
