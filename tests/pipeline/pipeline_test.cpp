@@ -328,6 +328,28 @@ TEST(Rfc6040, EgressTableCellByCellThroughDecapsulation) {
   EXPECT_GT(rx.counters().ecn_alarms, 0u);
 }
 
+// A tenant's inconsistent IPv4 header (IHL past the frame) is "not IP": no
+// ECN rule applies and nothing is rewritten, so nothing is written past it.
+TEST(Rfc6040, InnerHeaderThatIsNotCompleteIsNotRewritten) {
+  fdb_t fdb;
+  np::endpoint_templates<> templates;
+  ASSERT_TRUE(templates.set(endpoint(local4, remote4, encapsulation::vxlan)).ok());
+  using p2p = np::basic_pipeline<np::policy::encapsulation<np::encap::vxlan>, np::policy::lookup<np::lookup::fixed>>;
+  p2p tx(options_at(local4, local6), np::lookup::fixed(ep_to(remote4, encapsulation::vxlan)), templates);
+  p2p rx(options_at(remote4, remote6), np::lookup::fixed(ep_to(local4, encapsulation::vxlan)), templates);
+  bytes_vec inner = make_inner({.k = kind::udp4, .size = 40, .tos = np::ecn_not_ect});
+  inner[14] = std::byte{0x4F};  // IHL 60 bytes, 26 present
+  packet p(inner);
+  ASSERT_TRUE(tx.encapsulate(p.buf, vni).ok());
+  const w::bytes f(p.buf.data(), p.buf.size());
+  EXPECT_EQ(w::load_u8(f, 15) & 3, np::ecn_not_ect);
+  w::store_u8(f, 15, np::ecn_ce);
+  w::store_be16(f, 24, 0);
+  w::store_be16(f, 24, w::checksum_finalize(w::checksum_accumulate(f.subspan(14, 20))));
+  ASSERT_TRUE(rx.decapsulate(p.buf).ok());
+  EXPECT_EQ(p.bytes(), inner);
+}
+
 // ---------------------------------------------------------------------------
 // Decapsulation: what is refused, and that a refused buffer is unchanged.
 

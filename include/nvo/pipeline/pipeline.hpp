@@ -102,31 +102,33 @@ struct inner_info {
   in.l2_len = static_cast<std::uint16_t>(l3);
   in.ethertype = type;
   const auto ip = f.subspan(l3);
-  std::size_t l3_len = 0;
+  // An IP header is used only when it is complete: a tenant's truncated or
+  // inconsistent header makes the frame "not IP" for the header rules and ECN.
   if (type == wire::ethernet::ethertype_ipv4 && ip.size() >= wire::ipv4::min_header_size &&
       (wire::load_u8(ip, 0) >> 4) == 4) {
+    const std::size_t ihl = std::size_t{wire::load_u8(ip, 0) & 0x0Fu} * 4;
+    if (ihl < wire::ipv4::min_header_size || ihl > ip.size()) return in;
     in.ip_version = 4;
     in.tos = wire::load_u8(ip, 1);
     in.ttl = wire::load_u8(ip, 8);
     in.df = (wire::load_be16(ip, 6) & wire::ipv4::flag_dont_fragment) != 0;
     in.protocol = wire::load_u8(ip, 9);
-    l3_len = std::size_t{wire::load_u8(ip, 0) & 0x0Fu} * 4;
+    in.l3_len = static_cast<std::uint16_t>(ihl);
   } else if (type == wire::ethernet::ethertype_ipv6 && ip.size() >= wire::ipv6::header_size &&
              (wire::load_u8(ip, 0) >> 4) == 6) {
     in.ip_version = 6;
     in.tos = static_cast<std::uint8_t>(wire::load_be16(ip, 0) >> 4);
     in.ttl = wire::load_u8(ip, 7);
     in.protocol = wire::load_u8(ip, 6);
-    l3_len = wire::ipv6::header_size;
+    in.l3_len = wire::ipv6::header_size;
+  } else {
+    return in;
   }
-  if (in.ip_version != 0 && l3_len <= ip.size()) {
-    in.l3_len = static_cast<std::uint16_t>(l3_len);
-    const auto l4 = ip.subspan(l3_len);
-    if (in.protocol == wire::ipv4::protocol_tcp && l4.size() >= wire::tcp::header_size)
-      in.l4_len = static_cast<std::uint16_t>((wire::load_u8(l4, 12) >> 4) * 4);
-    else if (in.protocol == wire::ipv4::protocol_udp && l4.size() >= wire::udp::header_size)
-      in.l4_len = wire::udp::header_size;
-  }
+  const auto l4 = ip.subspan(in.l3_len);
+  if (in.protocol == wire::ipv4::protocol_tcp && l4.size() >= wire::tcp::header_size)
+    in.l4_len = static_cast<std::uint16_t>((wire::load_u8(l4, 12) >> 4) * 4);
+  else if (in.protocol == wire::ipv4::protocol_udp && l4.size() >= wire::udp::header_size)
+    in.l4_len = wire::udp::header_size;
   return in;
 }
 
