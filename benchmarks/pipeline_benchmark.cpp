@@ -180,17 +180,16 @@ inline inner_fields parse_inner(const std::byte* f, std::size_t n) {
   std::uint8_t hashed_protocol = 0;
   std::uint32_t ports = 0;
   std::size_t l3_len = 0;
-  if (kind == l2 && type == 0x0800 && ip_n >= 20 && (u8(ip) >> 4) == 4) {
+  const std::size_t ihl = std::size_t{u8(ip) & 0x0Fu} * 4;  // an incomplete IPv4 header is not IP
+  if (kind == l2 && type == 0x0800 && ip_n >= 20 && (u8(ip) >> 4) == 4 && ihl >= 20 && ihl <= ip_n) {
     r.ip_version = 4;
     r.tos = u8(ip + 1);
     r.protocol = u8(ip + 9);
-    l3_len = std::size_t{u8(ip) & 0x0Fu} * 4;
-    if (l3_len >= 20 && l3_len <= ip_n) {
-      kind = ipv4;
-      hashed_protocol = r.protocol;
-      if ((be16(ip + 6) & 0x3FFF) == 0 && (r.protocol == 6 || r.protocol == 17) && ip_n - l3_len >= 4)
-        ports = be32(ip + l3_len);
-    }
+    l3_len = ihl;
+    kind = ipv4;
+    hashed_protocol = r.protocol;
+    if ((be16(ip + 6) & 0x3FFF) == 0 && (r.protocol == 6 || r.protocol == 17) && ip_n - l3_len >= 4)
+      ports = be32(ip + l3_len);
   } else if (kind == l2 && type == 0x86DD && ip_n >= 40 && (u8(ip) >> 4) == 6) {
     r.ip_version = 6;
     r.tos = static_cast<std::uint8_t>(be16(ip) >> 4);
@@ -200,7 +199,7 @@ inline inner_fields parse_inner(const std::byte* f, std::size_t n) {
     hashed_protocol = r.protocol;
     if ((r.protocol == 6 || r.protocol == 17) && ip_n - 40 >= 4) ports = be32(ip + 40);
   }
-  if (r.ip_version != 0 && l3_len <= ip_n) {
+  if (r.ip_version != 0) {
     r.l3_len = static_cast<std::uint16_t>(l3_len);
     const std::size_t l4_n = ip_n - l3_len;
     if (r.protocol == 6 && l4_n >= 20) r.l4_len = static_cast<std::uint16_t>((u8(ip + l3_len + 12) >> 4) * 4);
@@ -274,10 +273,13 @@ class tunnel {
     }
   }
 
+  // Verdicts are written in place: a verdict built on the stack and copied
+  // out is reloaded across its field stores (a store-forwarding stall).
   std::size_t encapsulate(std::span<buffer* const> pkts, std::uint32_t id, std::span<verdict> out) {
     std::size_t forwarded = 0;
     for (std::size_t i = 0; i < pkts.size(); ++i) {
-      out[i] = encapsulate(*pkts[i], id);
+      out[i] = verdict{};
+      encapsulate(*pkts[i], id, out[i]);
       forwarded += out[i].ok();
     }
     return forwarded;
@@ -286,43 +288,40 @@ class tunnel {
   std::size_t decapsulate(std::span<buffer* const> pkts, std::span<verdict> out) {
     std::size_t delivered = 0;
     for (std::size_t i = 0; i < pkts.size(); ++i) {
-      out[i] = decapsulate(*pkts[i]);
+      out[i] = verdict{};
+      decapsulate(*pkts[i], out[i]);
       delivered += out[i].ok();
     }
     return delivered;
   }
 
  private:
-  verdict drop(np::drop_reason r) {
+  // v is a fresh verdict (action drop).
+  void drop(verdict& v, np::drop_reason r) {
     ++drops_;
-    verdict v;
     v.reason = r;
-    return v;
   }
-  verdict forward(std::uint32_t id) {
-    verdict v;
+  static void forward(verdict& v, std::uint32_t id) {
     v.act = np::action::forward;
     v.tenant = id;
     v.encap = E;
-    return v;
   }
 
-  verdict encapsulate(buffer& p, std::uint32_t id) {
+  void encapsulate(buffer& p, std::uint32_t id, verdict& v) {
     const std::byte* f = p.data();
     const std::size_t n = p.size();
-    if (n < 14) return drop(np::drop_reason::inner_truncated);
+    if (n < 14) return drop(v, np::drop_reason::inner_truncated);
     const inner_fields in = parse_inner(f, n);
-    if (E != encapsulation::stt && id > 0xFFFFFF) return drop(np::drop_reason::tunnel_id_out_of_range);
-    if (E == encapsulation::nvgre && in.l2_len != 14) return drop(np::drop_reason::nvgre_inner_vlan);
+    if (E != encapsulation::stt && id > 0xFFFFFF) return drop(v, np::drop_reason::tunnel_id_out_of_range);
+    if (E == encapsulation::nvgre && in.l2_len != 14) return drop(v, np::drop_reason::nvgre_inner_vlan);
     const std::size_t ip_len = size - l3 + n;
     if (ip_len > underlay_mtu) {
-      if (E == encapsulation::stt) return drop(np::drop_reason::stt_needs_segmentation);
-      verdict v;
+      if (E == encapsulation::stt) return drop(v, np::drop_reason::stt_needs_segmentation);
       v.act = np::action::too_big;
       v.mtu = static_cast<std::uint16_t>(std::max<std::ptrdiff_t>(0, std::ptrdiff_t{underlay_mtu} - static_cast<std::ptrdiff_t>(size - l3) - in.l2_len));
-      return v;
+      return;
     }
-    if (p.headroom() < size) return drop(np::drop_reason::no_headroom);
+    if (p.headroom() < size) return drop(v, np::drop_reason::no_headroom);
     std::byte* o = p.prepend(size);
     std::memcpy(o, tmpl_.data(), size);
     const std::uint8_t tos = in.ip_version != 0 ? in.tos & 3 : 0;  // DSCP 0, ECN copied
@@ -375,17 +374,17 @@ class tunnel {
     req.inner_l4_len = in.l4_len;
     p.set_offload(req);
     ++encapsulated_;
-    return forward(id);
+    forward(v, id);
   }
 
-  verdict decapsulate(buffer& p) {
+  void decapsulate(buffer& p, verdict& v) {
     std::byte* f = p.data();
     const std::size_t n = p.size();
-    if (n < 14) return drop(np::drop_reason::malformed);
+    if (n < 14) return drop(v, np::drop_reason::malformed);
     std::size_t l2 = 14;
     std::uint16_t type = be16(f + 12);
     if (type == 0x8100) {
-      if (n < 18) return drop(np::drop_reason::malformed);
+      if (n < 18) return drop(v, np::drop_reason::malformed);
       type = be16(f + 16);
       l2 = 18;
     }
@@ -396,29 +395,29 @@ class tunnel {
     std::uint8_t outer_tos;
     std::uint64_t pseudo;
     if (V6) {
-      if (type != 0x86DD || ip_n < 40) return drop(np::drop_reason::wrong_underlay);
+      if (type != 0x86DD || ip_n < 40) return drop(v, np::drop_reason::wrong_underlay);
       const std::uint32_t w0 = be32(ip);
       const std::uint16_t payload = be16(ip + 4);
-      if ((w0 >> 28) != 6 || payload == 0 || payload > ip_n - 40) return drop(np::drop_reason::malformed);
-      if (u8(ip + 6) != protocol) return drop(np::drop_reason::wrong_encapsulation);
-      if (std::memcmp(ip + 24, local_.data(), 16) != 0) return drop(np::drop_reason::not_local);
+      if ((w0 >> 28) != 6 || payload == 0 || payload > ip_n - 40) return drop(v, np::drop_reason::malformed);
+      if (u8(ip + 6) != protocol) return drop(v, np::drop_reason::wrong_encapsulation);
+      if (std::memcmp(ip + 24, local_.data(), 16) != 0) return drop(v, np::drop_reason::not_local);
       outer_tos = static_cast<std::uint8_t>(w0 >> 20);
       seg = ip + 40;
       seg_n = payload;
       pseudo = sum16(ip + 8, 32);
     } else {
-      if (type != 0x0800 || ip_n < 20) return drop(np::drop_reason::wrong_underlay);
+      if (type != 0x0800 || ip_n < 20) return drop(v, np::drop_reason::wrong_underlay);
       const std::uint8_t vihl = u8(ip);
       const std::size_t ihl = std::size_t{vihl & 0x0Fu} * 4;
       const std::uint16_t total = be16(ip + 2);
       if ((vihl >> 4) != 4 || ihl < 20 || ihl > ip_n || total < ihl || total > ip_n)
-        return drop(np::drop_reason::malformed);
+        return drop(v, np::drop_reason::malformed);
       std::uint64_t s = 0;
       for (std::size_t i = 0; i < ihl; i += 4) s += le32(ip + i);
-      if (fold(s) != 0xFFFF) return drop(np::drop_reason::malformed);
-      if (u8(ip + 9) != protocol) return drop(np::drop_reason::wrong_encapsulation);
-      if ((be16(ip + 6) & 0x3FFF) != 0) return drop(np::drop_reason::malformed);  // fragment
-      if (std::memcmp(ip + 16, local_.data(), 4) != 0) return drop(np::drop_reason::not_local);
+      if (fold(s) != 0xFFFF) return drop(v, np::drop_reason::malformed);
+      if (u8(ip + 9) != protocol) return drop(v, np::drop_reason::wrong_encapsulation);
+      if ((be16(ip + 6) & 0x3FFF) != 0) return drop(v, np::drop_reason::malformed);  // fragment
+      if (std::memcmp(ip + 16, local_.data(), 4) != 0) return drop(v, np::drop_reason::not_local);
       outer_tos = u8(ip + 1);
       seg = ip + ihl;
       seg_n = total - ihl;
@@ -429,36 +428,36 @@ class tunnel {
     std::size_t inner_n;
     std::uint32_t id;
     if (E == encapsulation::vxlan) {
-      if (seg_n < 8 || be16(seg + 2) != 4789) return drop(np::drop_reason::wrong_encapsulation);
+      if (seg_n < 8 || be16(seg + 2) != 4789) return drop(v, np::drop_reason::wrong_encapsulation);
       const std::uint16_t length = be16(seg + 4);
-      if (length < 8 || length != seg_n) return drop(np::drop_reason::malformed);
+      if (length < 8 || length != seg_n) return drop(v, np::drop_reason::malformed);
       if (be16(seg + 6) == 0 ? V6 : fold(segment_sum(seg, seg_n, pseudo)) != 0xFFFF)
-        return drop(np::drop_reason::malformed);
+        return drop(v, np::drop_reason::malformed);
       if (seg_n < 16 + 14 || be32(seg + 8) != 0x08000000 || (u8(seg + 15)) != 0)
-        return drop(np::drop_reason::malformed);
+        return drop(v, np::drop_reason::malformed);
       id = be32(seg + 12) >> 8;
       inner = seg + 16;
       inner_n = seg_n - 16;
     } else if (E == encapsulation::nvgre) {
-      if (seg_n < 8 + 14 || be32(seg) != 0x20006558) return drop(np::drop_reason::malformed);
+      if (seg_n < 8 + 14 || be32(seg) != 0x20006558) return drop(v, np::drop_reason::malformed);
       inner = seg + 8;
       inner_n = seg_n - 8;
       const std::uint16_t t = be16(inner + 12);
-      if (t == 0x8100 || t == 0x88A8) return drop(np::drop_reason::malformed);  // RFC 7637 3.3
+      if (t == 0x8100 || t == 0x88A8) return drop(v, np::drop_reason::malformed);  // RFC 7637 3.3
       id = be32(seg + 4) >> 8;
     } else {
-      if (seg_n < 20 || be16(seg + 2) != 7471) return drop(np::drop_reason::wrong_encapsulation);
+      if (seg_n < 20 || be16(seg + 2) != 7471) return drop(v, np::drop_reason::wrong_encapsulation);
       if ((u8(seg + 12) >> 4) != 5 || fold(segment_sum(seg, seg_n, pseudo)) != 0xFFFF)
-        return drop(np::drop_reason::malformed);
+        return drop(v, np::drop_reason::malformed);
       // One whole frame in this segment: offset 0 and frame length == payload.
       const std::uint32_t seq = be32(seg + 4);
       const std::size_t payload = seg_n - 20;
       if (seq != static_cast<std::uint32_t>(payload) << 16 || payload < 18 + 14)
-        return drop(np::drop_reason::stt_needs_reassembly);
+        return drop(v, np::drop_reason::stt_needs_reassembly);
       const std::byte* fh = seg + 20;
       const std::uint8_t flags = u8(fh + 1);
       if (u8(fh) != 0 || (flags & 0xF0) != 0 || (flags & 3) == 3 || u8(fh + 3) != 0 || be16(fh + 16) != 0)
-        return drop(np::drop_reason::malformed);
+        return drop(v, np::drop_reason::malformed);
       id = static_cast<std::uint32_t>(be64(fh + 8));
       inner = fh + 18;
       inner_n = payload - 18;
@@ -470,7 +469,8 @@ class tunnel {
     std::byte* inner_ip = const_cast<std::byte*>(inner) + iip;  // inside p's bytes
     int version = 0;
     std::uint8_t itos = 0;
-    if (itype == 0x0800 && inner_n - iip >= 20 && (u8(inner_ip) >> 4) == 4) {
+    const std::size_t ihl = std::size_t{u8(inner_ip) & 0x0Fu} * 4;
+    if (itype == 0x0800 && inner_n - iip >= 20 && (u8(inner_ip) >> 4) == 4 && ihl >= 20 && ihl <= inner_n - iip) {
       version = 4;
       itos = u8(inner_ip + 1);
     } else if (itype == 0x86DD && inner_n - iip >= 40 && (u8(inner_ip) >> 4) == 6) {
@@ -480,7 +480,7 @@ class tunnel {
     if (version != 0) {
       const std::uint8_t e = ecn_egress[itos & 3][outer_tos & 3];
       ecn_alarms_ += e >> 3;
-      if (e & 4) return drop(np::drop_reason::ecn_not_ect_under_ce);
+      if (e & 4) return drop(v, np::drop_reason::ecn_not_ect_under_ce);
       const std::uint8_t ecn = e & 3;
       if (ecn != (itos & 3)) {
         if (version == 4) {
@@ -496,7 +496,7 @@ class tunnel {
     p.strip(static_cast<std::size_t>(inner - f));
     p.trim(p.size() - inner_n);
     ++decapsulated_;
-    return forward(id);
+    forward(v, id);
   }
 
   alignas(64) std::array<std::byte, size> tmpl_{};
