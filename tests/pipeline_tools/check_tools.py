@@ -11,7 +11,7 @@ PART is one of:
             decap(encap(x)) == x byte for byte
   features  flood replication (remotes and group), learning, anti-spoofing,
             too_big with the ICMP message decoded by tshark, STT frames that
-            need segmentation, bench
+            need segmentation, entropy/header-rule/port/next-hop options, bench
   config    bad configs and bad flags: the error names file, line and field,
             the exit status is 1 or 2, no output file appears
   demo      examples/data/tenants.pcap is what generate_inner.py writes
@@ -156,21 +156,29 @@ def toml_list(items):
     return "[" + ", ".join(f'"{i}"' for i in items) + "]"
 
 
+DEFAULT_HEADER = {"dscp": '"inherit"', "ttl": "64", "df": '"set"', "ecn": '"normal"'}
+
+
 def vtep(me, underlay, *, encap="vxlan", checksum="zero_udp", peers=("b",), statics=None, flood=None, group=None,
-         learning=False, anti_spoofing=False, mtu=9216, zero6=False, families=(4, 6), extra_vnis=""):
+         learning=False, anti_spoofing=False, mtu=9216, zero6=False, families=(4, 6), top=(), header=None,
+         next_hops=None):
     """A VTEP config. statics: {inner MAC: peer}; flood: [peer]; addresses of
-    the `underlay` family (4, 6) for endpoints and flood lists."""
+    the `underlay` family (4, 6) for endpoints and flood lists. top: extra
+    top-level lines; header: [header] values; next_hops: {peer: MAC}."""
     statics = statics or {}
     flood = list(peers) if flood is None else flood
     lines = [f'encapsulation = "{encap}"', f'underlay = "ipv{underlay}"', f'checksum = "{checksum}"',
              f"zero_udp6_checksum = {str(zero6).lower()}", f"learning = {str(learning).lower()}",
-             f"anti_spoofing = {str(anti_spoofing).lower()}", f"underlay_mtu = {mtu}", "", "[local]"]
+             f"anti_spoofing = {str(anti_spoofing).lower()}", f"underlay_mtu = {mtu}", *top, "", "[local]"]
     for v in families:
         lines.append(f'ipv{v} = "{PA[me][v]}"')
-    lines += [f'mac = "{UNDERLAY_MAC[me]}"', f'next_hop_mac = "{ROUTER_MAC.get(me, "02:00:00:00:0c:fe")}"', "",
-              "[header]", 'dscp = "inherit"', "ttl = 64", 'df = "set"', 'ecn = "normal"', ""]
+    lines += [f'mac = "{UNDERLAY_MAC[me]}"', f'next_hop_mac = "{ROUTER_MAC.get(me, "02:00:00:00:0c:fe")}"', "", "[header]"]
+    lines += [f"{k} = {v}" for k, v in (header or DEFAULT_HEADER).items()] + [""]
     for p in peers:
-        lines += ["[[endpoint]]", f'remote = "{PA[p][underlay]}"', ""]
+        lines += ["[[endpoint]]", f'remote = "{PA[p][underlay]}"']
+        if next_hops and p in next_hops:
+            lines.append(f'next_hop_mac = "{next_hops[p]}"')
+        lines.append("")
     lines += ["[[vni]]", f"id = {VNI}"]
     if statics:
         lines.append("static = { " + ", ".join(f'"{m}" = "{PA[p][underlay]}"' for m, p in statics.items()) + " }")
@@ -178,7 +186,7 @@ def vtep(me, underlay, *, encap="vxlan", checksum="zero_udp", peers=("b",), stat
         lines.append("flood = " + toml_list(PA[p][underlay] for p in flood))
     if group:
         lines += ["", "[[vni]]", f"id = {VNI_GROUP}", f'group = "{group}"']
-    return "\n".join(lines) + "\n" + extra_vnis
+    return "\n".join(lines) + "\n"
 
 
 class Tool:
@@ -421,6 +429,40 @@ def part_features(t, gen):
         s = t.summary(w, ["encap", a, g("too_big.pcap"), t.path(f"sttbig{v}.pcap"), "--vni", str(VNI)])
         if s:
             expect(w, "drops", s["drops"], {"stt_needs_segmentation": 2})
+
+    # The other options: entropy fixed (one source port for every flow),
+    # header rules pipe/inherit/unset/compatibility, a VXLAN port, an
+    # endpoint's own next hop; the round trip still holds.
+    w = "options"
+    a = t.config(vtep("a", 4, statics={VM_B: "b"}, top=['entropy = "fixed"', "fixed_entropy = 12345", "vxlan_port = 8472"],
+                      header={"dscp": "10", "ttl": '"inherit"', "df": '"unset"', "ecn": '"compatibility"'},
+                      next_hops={"b": UNDERLAY_MAC["b"]}))
+    b = t.config(vtep("b", 4, peers=("a",), statics={VM_A: "a"}, anti_spoofing=True, top=["vxlan_port = 8472"]))
+    enc, dec = t.path("options.pcap"), t.path("options.dec.pcap")
+    s = t.summary(w, ["encap", a, g("inner.pcap"), enc, "--vni", str(VNI)])
+    if s:
+        rows = tshark_rows(t.tshark, enc, [*TSHARK_PREFS, "-d", "udp.port==8472,vxlan"], [
+            "eth.dst", "ip.ttl", "ipv6.hlim", "ip.dsfield.dscp", "ip.dsfield.ecn", "ip.flags.df", "udp.srcport", "udp.dstport", "vxlan.vni"])
+        inner = read_pcap(g("inner.pcap"))
+        expect(w, "outer eth.dst: the endpoint's next hop", {first(r, "eth.dst") for r in rows}, {UNDERLAY_MAC["b"]})
+        expect(w, "DSCP fixed 10, ECN compatibility (Not-ECT), DF unset",
+               {(first(r, "ip.dsfield.dscp"), first(r, "ip.dsfield.ecn"), first(r, "ip.flags.df")) for r in rows},
+               {("10", "0", "0")})
+        expect(w, "one source port (entropy fixed)", len({first(r, "udp.srcport") for r in rows}), 1)
+        expect(w, "udp.dstport / vni", {(first(r, "udp.dstport"), first(r, "vxlan.vni")) for r in rows}, {("8472", str(VNI))})
+        # TTL inherit: the inner TTL / hop limit; 64 (the fixed value) for non-IP inner frames.
+        expect(w, "TTL inherit", [first(r, "ip.ttl") for r in rows],
+               [nth(r, "ip.ttl", 1) or first(r, "ipv6.hlim") or "64" for r in rows])
+        expect(w, "an inherited TTL of 33 seen", any(first(r, "ip.ttl") == "33" for r in rows), True)
+        s = t.summary(w, ["decap", b, enc, dec])
+        if s:
+            expect(w, "decap(encap(x)) == x", read_pcap(dec), inner)
+    # ... and with crc32c, different flows get different source ports.
+    a = t.config(vtep("a", 4, statics={VM_B: "b"}))
+    enc = t.path("crc.pcap")
+    if t.summary("entropy crc32c", ["encap", a, g("inner.pcap"), enc, "--vni", str(VNI)]):
+        ports = {first(r, "udp.srcport") for r in tshark_rows(t.tshark, enc, TSHARK_PREFS, ["udp.srcport"])}
+        expect("entropy crc32c", "several source ports", len(ports) > 1, True)
 
     # bench: the unicast frames round-trip in memory and it reports a rate.
     a = t.config(vtep("a", 4, statics={VM_B: "b"}))

@@ -58,7 +58,8 @@ def inner_frames():
     out = []
     uni = Ether(src=VM_A, dst=VM_B)
     for size in (60, 64, 65, 128, 511, 1000, 1514, 1518, 4000, 8000, 9000):
-        out.append((sized(uni / IP(src=IP_A[4], dst=IP_B[4], tos=0x02, id=size) / TCP(sport=40000, dport=80, flags="PA"), size), {}))
+        out.append((sized(uni / IP(src=IP_A[4], dst=IP_B[4], tos=0x02, ttl=33, id=size) / TCP(sport=40000, dport=80, flags="PA"),
+                          size), {}))
     for size in (74, 1514, 9000):
         out.append((sized(uni / ip(6, IP_A, IP_B, tc=0x28) / TCP(sport=40001, dport=443, flags="PA"), size), {}))
     for v in (4, 6):
