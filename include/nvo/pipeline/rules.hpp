@@ -65,7 +65,7 @@ struct ecn_egress {
 // RFC 6040 4.2, Figure 4, cell by cell (rows: inner, columns: outer). Unlike
 // Linux's __INET_ECN_decapsulate and OVS's tnl_process_ecn, an ECT(0) inner
 // under an ECT(1) outer becomes ECT(1).
-[[nodiscard]] constexpr ecn_egress ecn_decapsulate(std::uint8_t outer_ecn, std::uint8_t inner_ecn) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr ecn_egress ecn_decapsulate(std::uint8_t outer_ecn, std::uint8_t inner_ecn) noexcept {
   const std::uint8_t outer = outer_ecn & ecn_mask;
   const std::uint8_t inner = inner_ecn & ecn_mask;
   if (inner == ecn_not_ect) {

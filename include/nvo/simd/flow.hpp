@@ -13,7 +13,9 @@
 
 #include <array>
 #include <cstddef>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "nvo/base/address.hpp"
@@ -124,6 +126,57 @@ constexpr void read_ports(flow_key& k, wire::const_bytes l4) noexcept {
   const std::size_t n = k.kind == flow_kind::ipv4 ? 4 : 16;
   h = crc32c(std::as_bytes(std::span(k.src_ip.octets).first(n)), h);
   return crc32c(std::as_bytes(std::span(k.dst_ip.octets).first(n)), h);
+}
+
+// flow_hash_crc32c(extract_flow_key(frame)) in one pass over the frame, the
+// fields fed to crc32 straight from the packet: no flow_key is built (its
+// byte-wise address stores, reloaded as whole words, stall on store forwarding).
+[[nodiscard]] NVO_ALWAYS_INLINE std::uint32_t flow_hash_crc32c(wire::const_bytes frame, std::uint32_t seed = 0) noexcept {
+  namespace ethernet = wire::ethernet;
+  if (frame.size() < ethernet::header_size) return flow_hash_crc32c(flow_key{}, seed);
+  std::size_t l3_offset = ethernet::header_size;
+  std::uint16_t ethertype = wire::load_be16(frame, 12);
+  if (ethertype == ethernet::ethertype_vlan) {
+    l3_offset += ethernet::vlan_tag_size;
+    if (frame.size() < l3_offset) return flow_hash_crc32c(flow_key{}, seed);
+    ethertype = wire::load_be16(frame, 16);
+  }
+  const auto l3 = frame.subspan(l3_offset);
+  const auto le64 = [](wire::const_bytes b, std::size_t off) __attribute__((always_inline)) {  // crc32c_u64 takes bytes in little-endian order
+    std::uint64_t v;
+    std::memcpy(&v, b.data() + off, 8);
+    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+    return v;
+  };
+  const auto word = [&](flow_kind kind, std::uint8_t protocol, std::uint32_t ports) __attribute__((always_inline)) {
+    return crc32c_u64((std::uint64_t{static_cast<std::uint8_t>(kind)} << 56) | (std::uint64_t{protocol} << 48) |
+                          (std::uint64_t{ethertype} << 32) | ports,
+                      seed);
+  };
+  const auto ports_of = [](std::uint8_t protocol, wire::const_bytes l4) __attribute__((always_inline)) -> std::uint32_t {
+    return (protocol == wire::ipv4::protocol_tcp || protocol == wire::ipv4::protocol_udp) && l4.size() >= 4
+               ? wire::load_be32(l4, 0)
+               : 0;
+  };
+  if (ethertype == ethernet::ethertype_ipv4 && l3.size() >= wire::ipv4::min_header_size &&
+      (wire::load_u8(l3, 0) >> 4) == 4) {
+    const std::size_t ihl = std::size_t{wire::load_u8(l3, 0) & 0x0Fu} * 4;
+    if (ihl >= wire::ipv4::min_header_size && ihl <= l3.size()) {
+      const std::uint8_t protocol = wire::load_u8(l3, 9);
+      const std::uint32_t ports = (wire::load_be16(l3, 6) & 0x3FFFu) == 0 ? ports_of(protocol, l3.subspan(ihl)) : 0;
+      // Source and destination are adjacent: one 8-byte step for both.
+      return crc32c_u64(le64(l3, 12), word(flow_kind::ipv4, protocol, ports));
+    }
+  } else if (ethertype == ethernet::ethertype_ipv6 && l3.size() >= wire::ipv6::header_size &&
+             (wire::load_u8(l3, 0) >> 4) == 6) {
+    const std::uint8_t protocol = wire::load_u8(l3, 6);
+    std::uint32_t h = word(flow_kind::ipv6, protocol, ports_of(protocol, l3.subspan(wire::ipv6::header_size)));
+    for (std::size_t off = 8; off < 40; off += 8) h = crc32c_u64(le64(l3, off), h);
+    return h;
+  }
+  const std::uint64_t dst = wire::load_be64(frame, 0) >> 16;
+  const std::uint64_t src = wire::load_be64(frame, 6) >> 16;
+  return crc32c_u64(src ^ (dst << 16), word(flow_kind::l2, 0, 0));
 }
 
 // A source port in [lo, hi] from a 32-bit hash (multiply-shift keeps it uniform

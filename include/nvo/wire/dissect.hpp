@@ -139,19 +139,32 @@ namespace detail {
 
 [[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_into(dissection& d, const_bytes frame,
                                                               const dissect_options& opt, rx_checksum nic) noexcept {
-  // Parsed into a local the compiler keeps in registers: reading the EtherType
-  // back from d would wait on store forwarding at the head of every frame.
-  ethernet::header eth;
-  if (const auto error = ethernet::detail::parse_into(frame, eth)) return error;
-  d.outer_ethernet = eth;
-  const_bytes l3 = frame.subspan(eth.size());
+  // The MACs go straight into d and the EtherType stays in a register:
+  // reading it back from d would wait on store forwarding at the head of
+  // every frame, and a local header copied into d is a 16-byte load over its
+  // narrow stores.
+  if (frame.size() < ethernet::header_size) return errc::truncated;
+  ethernet::header& oe = d.outer_ethernet;
+  load_raw(frame, 0, oe.dst.octets);
+  load_raw(frame, 6, oe.src.octets);
+  std::uint16_t ethertype = load_be16(frame, 12);
+  std::size_t l2 = ethernet::header_size;
+  if (ethertype == ethernet::ethertype_vlan) {
+    if (frame.size() < ethernet::header_size + ethernet::vlan_tag_size) return errc::truncated;
+    oe.has_vlan = true;
+    oe.vlan_tci = load_be16(frame, 14);
+    ethertype = load_be16(frame, 16);
+    l2 += ethernet::vlan_tag_size;
+  }
+  oe.ethertype = ethertype;
+  const_bytes l3 = frame.subspan(l2);
 
   const_bytes l4;
   std::uint8_t protocol = 0;
   const_bytes addresses;  // source and destination, for the pseudo-header sum (l4_checksum_ok)
   // The IP fields go straight from the packet into d: building a parsed header
   // and copying it over stalls on store forwarding.
-  if (eth.ethertype == ethernet::ethertype_ipv4) {
+  if (ethertype == ethernet::ethertype_ipv4) {
     if (const auto error = ipv4::detail::check(l3)) return error;
     d.ip_version = 4;
     d.outer_src.version = 4;
@@ -168,7 +181,7 @@ namespace detail {
     const bool fragment = (load_be16(l3, 6) & (ipv4::flag_more_fragments | ipv4::fragment_offset_mask)) != 0;
     if (candidate && fragment) return errc::ipv4_fragment;
     addresses = l3.subspan(12, 8);
-  } else if (eth.ethertype == ethernet::ethertype_ipv6) {
+  } else if (ethertype == ethernet::ethertype_ipv6) {
     if (const auto error = ipv6::detail::check(l3)) return error;
     d.ip_version = 6;
     d.outer_src.version = 6;
