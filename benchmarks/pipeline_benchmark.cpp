@@ -71,7 +71,7 @@ constexpr std::size_t headroom = 128;  // room for the largest template (STT ove
 constexpr std::uint16_t underlay_mtu = 9000;  // every case fits one packet (and one STT segment)
 constexpr std::uint32_t tenant = 0x00ABCD;
 constexpr std::uint16_t ipv4_id_start = 0xFFF0;  // wraps during the self-check
-constexpr std::uint8_t instance_id = 7;          // STT frame ids' top byte
+constexpr std::uint8_t instance_id = 7;          // STT frame ids' low byte (the counter above starts at 0)
 
 const w::ip_address sender4 = w::ipv4_address{{10, 0, 0, 1}};
 const w::ip_address receiver4 = w::ipv4_address{{10, 0, 0, 2}};
@@ -316,7 +316,12 @@ class tunnel {
     if (E == encapsulation::nvgre && in.l2_len != 14) return drop(v, np::drop_reason::nvgre_inner_vlan);
     const std::size_t ip_len = size - l3 + n;
     if (ip_len > underlay_mtu) {
-      if (E == encapsulation::stt) return drop(v, np::drop_reason::stt_needs_segmentation);
+      if (E == encapsulation::stt) {  // segmented by encapsulate_segments(), not timed here
+        const std::size_t mss = underlay_mtu - (l4 - l3) - 20;
+        v.act = np::action::segment;
+        v.segments = static_cast<std::uint16_t>((n + 18 + mss - 1) / mss);
+        return;
+      }
       v.act = np::action::too_big;
       v.mtu = static_cast<std::uint16_t>(std::max<std::ptrdiff_t>(0, std::ptrdiff_t{underlay_mtu} - static_cast<std::ptrdiff_t>(size - l3) - in.l2_len));
       return;
@@ -355,7 +360,7 @@ class tunnel {
     } else {
       put16(o + l4, static_cast<std::uint16_t>(in.hash ^ (in.hash >> 16)));
       put32(o + l4 + 4, static_cast<std::uint32_t>(n + 18) << 16);
-      put32(o + l4 + 8, std::uint32_t{instance_id} << 24 | (stt_frames_++ & 0xFFFFFF));
+      put32(o + l4 + 8, stt_frames_++ << 8 | instance_id);
       put8(o + l4 + 21, static_cast<std::uint8_t>((in.ip_version == 4 ? 0x04 : 0) |
                                                   (in.protocol == 6 && in.l4_len != 0 ? 0x08 : 0)));
       put8(o + l4 + 22, in.l4_len != 0 ? static_cast<std::uint8_t>(in.l2_len + in.l3_len) : 0);
@@ -527,6 +532,8 @@ np::pipeline_options options_for(const w::ip_address& local) {
   o.underlay_mtu = underlay_mtu;
   o.ipv4_id_start = ipv4_id_start;
   o.instance_id = instance_id;
+  o.stt_seed = 0;
+  o.stt_reassembly = false;  // the baseline, like the decap it models, does not reassemble
   return o;
 }
 

@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "nvo/pipeline/reply.hpp"
+#include "nvo/wire/dissect.hpp"
 #include "nvo/wire/ethernet.hpp"
 #include "tunnel.hpp"
 
@@ -70,7 +71,12 @@ std::vector<frame> read_capture(const std::string& path) {
     frame& f = frames.emplace_back();
     f.ts = hdr->ts;
     f.size = hdr->caplen;
-    f.storage.resize(headroom + f.size);
+    // Decapsulation delivers a reassembled STT frame in its last segment's
+    // buffer: segments of larger frames get room for the largest.
+    const auto d = wire::dissect({reinterpret_cast<const std::byte*>(data), f.size});
+    const bool stt_segment = d && d->encap == wire::encapsulation::stt &&
+                             !(d->has_stt_frame_header && d->stt.frame_length == d->inner.size() + wire::stt::frame_header_size);
+    f.storage.resize(headroom + (stt_segment ? std::max<std::size_t>(f.size, 65536) : f.size));
     std::memcpy(f.storage.data() + headroom, data, f.size);
   }
   if (rc == PCAP_ERROR) throw tool_error(fmt::format("{}: {}", path, pcap_geterr(pcap.get())));
@@ -157,6 +163,7 @@ struct summary {
   std::map<std::string, std::uint64_t> drops;     // by drop_reason
   std::map<std::string, std::uint64_t> malformed;  // by wire::errc, for drops of reason malformed
   std::uint64_t replicas = 0;                       // flood copies written
+  std::uint64_t segments = 0;                       // STT segments written
   std::map<std::string, std::uint64_t> replica_drops;
   std::uint64_t too_big_messages = 0;  // ICMP messages written to --replies
   std::uint64_t unknown_tenant = 0;    // encap: inner source MAC in no VNI's tenants
@@ -188,17 +195,18 @@ void print(const summary& s, bool json, const std::string& peer_word) {
                      t.size() > 1 ? "," : "", std::get<0>(k), peer_word, std::get<1>(k), std::get<2>(k), n);
     t += "]";
     fmt::print("{{\"command\":\"{}\",\"packets_in\":{},\"packets_out\":{},\"verdicts\":{},\"drops\":{},\"malformed\":{},"
-               "\"replicas\":{},\"replica_drops\":{},\"too_big_messages\":{},\"unknown_tenant\":{},\"learned\":{},"
-               "\"tunnels\":{}}}\n",
+               "\"replicas\":{},\"replica_drops\":{},\"segments\":{},\"too_big_messages\":{},\"unknown_tenant\":{},"
+               "\"learned\":{},\"tunnels\":{}}}\n",
                s.command, s.packets_in, s.packets_out, json_object(s.verdicts), json_object(s.drops),
-               json_object(s.malformed), s.replicas, json_object(s.replica_drops), s.too_big_messages, s.unknown_tenant,
-               s.learned, t);
+               json_object(s.malformed), s.replicas, json_object(s.replica_drops), s.segments, s.too_big_messages,
+               s.unknown_tenant, s.learned, t);
     return;
   }
   std::string line = fmt::format("nvo-pcap {}: {} packets in, {} out;", s.command, s.packets_in, s.packets_out);
   for (const auto& [k, n] : s.verdicts) fmt::format_to(std::back_inserter(line), " {} {}", k, n);
   fmt::print(stderr, "{}\n", line);
   if (s.replicas != 0 || !s.replica_drops.empty()) fmt::print(stderr, "  flood copies: {}\n", s.replicas);
+  if (s.segments != 0) fmt::print(stderr, "  STT segments: {}\n", s.segments);
   if (s.drops.empty()) fmt::print(stderr, "  drops: none\n");
   for (const auto& [k, n] : s.drops) fmt::print(stderr, "  drop {}: {}\n", k, n);
   for (const auto& [k, n] : s.malformed) fmt::print(stderr, "  malformed {}: {}\n", k, n);
@@ -339,6 +347,21 @@ int run_encap(const tunnel_command& c) {
             s.tunnel(copy_verdicts[j], outer_addresses(copies[j].bytes())->second);
             ++s.replicas;
           }
+        } else if (v.act == np::action::segment) {
+          // One underlay packet's room per segment.
+          copy_storage.assign(v.segments, std::vector<std::byte>(state->options.underlay_mtu + 64));
+          copies.clear();
+          copy_ptrs.clear();
+          for (auto& st : copy_storage) copies.emplace_back(st, 0, 0);
+          for (auto& b : copies) copy_ptrs.push_back(&b);
+          const np::verdict sv = enc->segment(f.buf, r.tenant, copy_ptrs);
+          if (!sv.ok()) {
+            s.count(sv);
+            continue;
+          }
+          for (std::size_t j = 0; j < sv.segments; ++j) out.write(f.ts, copies[j].bytes());
+          s.tunnel(sv, outer_addresses(copies[0].bytes())->second);
+          s.segments += sv.segments;
         } else if (v.act == np::action::too_big && replies) {
           std::array<std::byte, 1600> icmp{};
           if (const auto len = np::build_too_big(f.original(), v.mtu, icmp)) {

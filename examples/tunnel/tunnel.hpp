@@ -51,6 +51,9 @@ class encapsulator {
   virtual std::size_t encapsulate(std::span<np::buffer* const> burst, std::uint32_t tenant, std::span<np::verdict> out) = 0;
   virtual std::size_t flood(const np::buffer& inner, std::uint32_t tenant, std::span<np::buffer* const> copies,
                             std::span<np::verdict> out) = 0;
+  // An STT frame that got verdict segment, cut into segments (see
+  // basic_pipeline::encapsulate_segments).
+  virtual np::verdict segment(np::buffer& inner, std::uint32_t tenant, std::span<np::buffer* const> segments) = 0;
   [[nodiscard]] virtual const np::pipeline_counters& counters() const = 0;
 };
 

@@ -24,6 +24,9 @@ class encapsulator_impl final : public encapsulator {
                     std::span<np::verdict> out) override {
     return p_.encapsulate_flood(inner, tenant, copies, out);
   }
+  np::verdict segment(np::buffer& inner, std::uint32_t tenant, std::span<np::buffer* const> segments) override {
+    return p_.encapsulate_segments(inner, tenant, segments);
+  }
   [[nodiscard]] const np::pipeline_counters& counters() const override { return p_.counters(); }
 
  private:

@@ -9,6 +9,9 @@
 
 #include <array>
 #include <map>
+#include <memory>
+#include <random>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -50,13 +53,15 @@ np::pipeline_options options_at(const w::ip_address& v4, const w::ip_address& v6
   return o;
 }
 
-// Completes an offloaded L4 checksum as a NIC does: sum from csum_start to the end.
+// Completes an offloaded L4 checksum as a NIC does: sum from csum_start to the
+// end. A TSO request's field leaves the length out (DPDK's convention; the
+// NIC adds each segment's own), so a check of the whole adds it here.
 void complete_offload(np::buffer& b) {
   const auto& o = b.offload();
   if (!o.l4_checksum_pending) return;
   const w::bytes f(b.data(), b.size());
   const auto seg = f.subspan(o.csum_start);
-  std::uint16_t c = w::checksum_finalize(w::checksum_accumulate(seg));
+  std::uint16_t c = w::checksum_finalize(w::checksum_accumulate(seg, o.tso_segment_size != 0 ? seg.size() : 0));
   if (o.tunnel == encapsulation::vxlan && c == 0) c = 0xFFFF;
   w::store_be16(f, o.csum_start + o.csum_offset, c);
 }
@@ -427,11 +432,14 @@ TEST_F(Fixture, DecapRefusesAndLeavesTheBufferUnchanged) {
   EXPECT_TRUE(rx.decapsulate(p.buf).ok());
 }
 
-TEST(Decap, SttSegmentsOfLargerFramesWaitForReassembly) {
+TEST(Decap, SttSegmentsOfLargerFramesWithoutReassemblyAreRefused) {
   fdb_t fdb;
   np::endpoint_templates<> templates;
   using stt_p = np::basic_pipeline<np::policy::encapsulation<np::encap::stt>, np::policy::lookup<np::lookup::l2<fdb_t>>>;
-  stt_p rx(options_at(remote4, remote6), np::lookup::l2<fdb_t>(fdb), templates);
+  np::pipeline_options ro = options_at(remote4, remote6);
+  ro.stt_reassembly = false;
+  stt_p rx(ro, np::lookup::l2<fdb_t>(fdb), templates);
+  EXPECT_EQ(rx.reassembler(), nullptr);
   // A first segment that claims a longer frame than it carries.
   ASSERT_TRUE(templates.set(endpoint(local4, remote4, encapsulation::stt)).ok());
   stt_p tx(options_at(local4, local6), np::lookup::l2<fdb_t>(fdb), templates);
@@ -447,6 +455,105 @@ TEST(Decap, SttSegmentsOfLargerFramesWaitForReassembly) {
   const bytes_vec before = p.bytes();
   EXPECT_EQ(rx.decapsulate(p.buf).reason, np::drop_reason::stt_needs_reassembly);
   EXPECT_EQ(p.bytes(), before);
+}
+
+// STT as a tunnel: frames up to 64 KiB over a 1500-byte underlay, segmented
+// by encapsulate_segments() (or one TSO super-segment in offload mode) and
+// reassembled by decapsulate(), in order and shuffled.
+struct big_buffer {
+  big_buffer() : storage(70000), buf(storage, 128, 0) {}
+  std::vector<std::byte> storage;
+  np::buffer buf;
+};
+
+template <class Underlay>
+void stt_large_frames_round_trip() {
+  const bool six = std::is_same_v<Underlay, np::underlay::ipv6>;
+  const w::ip_address local = six ? local6 : local4, remote = six ? remote6 : remote4;
+  fdb_t fdb;
+  np::endpoint_templates<> templates;
+  ASSERT_TRUE(templates.set(endpoint(local, remote, encapsulation::stt)).ok());
+  using stt_p = np::basic_pipeline<np::policy::encapsulation<np::encap::stt>, np::policy::underlay<Underlay>,
+                                   np::policy::lookup<np::lookup::fixed>, np::policy::checksum<np::checksum::software>>;
+  np::pipeline_options txo = options_at(local4, local6), rxo = options_at(remote4, remote6);
+  txo.underlay_mtu = rxo.underlay_mtu = 1500;
+  stt_p tx(txo, np::lookup::fixed(ep_to(remote, encapsulation::stt)), templates);
+  stt_p rx(rxo, np::lookup::fixed(ep_to(local, encapsulation::stt)), templates);
+  std::mt19937 rng(7);
+  for (std::size_t size : {1500, 2000, 9000, 30001, 65517}) {
+    for (bool shuffle : {false, true}) {
+      const bytes_vec inner = make_inner({.k = kind::tcp4, .size = size, .seed = static_cast<std::uint8_t>(size)});
+      std::vector<std::byte> in_storage(70000);
+      np::buffer in(in_storage, 128, inner.size());
+      std::copy(inner.begin(), inner.end(), in.data());
+      const np::verdict v = tx.encapsulate(in, vni);
+      ASSERT_EQ(v.act, np::action::segment) << size;
+      std::vector<std::unique_ptr<big_buffer>> segs;
+      std::vector<np::buffer*> ptrs;
+      for (std::size_t i = 0; i < v.segments; ++i) {
+        segs.push_back(std::make_unique<big_buffer>());
+        ptrs.push_back(&segs.back()->buf);
+      }
+      // Too few buffers: refused, nothing written.
+      EXPECT_EQ(tx.encapsulate_segments(in, vni, std::span<np::buffer* const>(ptrs.data(), ptrs.size() - 1)).reason,
+                np::drop_reason::stt_too_many_segments);
+      EXPECT_EQ(segs[0]->buf.size(), 0u);
+      const np::verdict s = tx.encapsulate_segments(in, vni, std::span<np::buffer* const>(ptrs));
+      ASSERT_TRUE(s.ok()) << np::to_string(s.reason);
+      ASSERT_EQ(s.segments, v.segments);
+      for (auto* b : ptrs) {
+        EXPECT_LE(b->size() - 14, 1500u);
+        const auto d = w::dissect(w::const_bytes(b->data(), b->size()));  // TCP checksum verified
+        ASSERT_TRUE(d.has_value()) << w::to_string(d.error());
+        EXPECT_EQ(d->stt.frame_length, inner.size() + 18);
+      }
+      if (shuffle) std::shuffle(ptrs.begin(), ptrs.end(), rng);
+      std::size_t delivered = 0;
+      for (std::size_t i = 0; i < ptrs.size(); ++i) {
+        const np::verdict r = rx.decapsulate(*ptrs[i]);
+        if (i + 1 < ptrs.size()) {
+          EXPECT_EQ(r.act, np::action::held) << np::to_string(r.act);
+          continue;
+        }
+        ASSERT_TRUE(r.ok()) << np::to_string(r.reason);
+        EXPECT_EQ(r.tenant, vni);
+        EXPECT_TRUE(std::equal(inner.begin(), inner.end(), ptrs[i]->data(), ptrs[i]->data() + ptrs[i]->size()));
+        ++delivered;
+      }
+      EXPECT_EQ(delivered, 1u) << size;
+    }
+  }
+  EXPECT_EQ(rx.counters().stt_reassembled, 10u);
+  EXPECT_EQ(rx.reassembler()->memory_in_use(), 0u);
+}
+
+TEST(Stt, LargeFramesSegmentAndReassembleOverIpv4) { stt_large_frames_round_trip<np::underlay::ipv4>(); }
+TEST(Stt, LargeFramesSegmentAndReassembleOverIpv6) { stt_large_frames_round_trip<np::underlay::ipv6>(); }
+
+TEST(Stt, OffloadModeBuildsOneTsoSuperSegment) {
+  np::endpoint_templates<> templates;
+  ASSERT_TRUE(templates.set(endpoint(local4, remote4, encapsulation::stt)).ok());
+  using stt_p = np::basic_pipeline<np::policy::encapsulation<np::encap::stt>, np::policy::lookup<np::lookup::fixed>,
+                                   np::policy::checksum<np::checksum::offload>>;
+  np::pipeline_options o = options_at(local4, local6);
+  o.underlay_mtu = 1500;
+  stt_p tx(o, np::lookup::fixed(ep_to(remote4, encapsulation::stt)), templates);
+  const bytes_vec inner = make_inner({.k = kind::tcp4, .size = 20000});
+  packet p(inner);
+  const np::verdict v = tx.encapsulate(p.buf, vni);
+  ASSERT_TRUE(v.ok()) << np::to_string(v.reason);
+  const auto& off = p.buf.offload();
+  EXPECT_TRUE(off.l4_checksum_pending);
+  EXPECT_EQ(off.tso_segment_size, 1500 - 20 - 20);
+  EXPECT_EQ(off.csum_start, 34);
+  EXPECT_EQ(v.segments, (inner.size() + 18 + 1459) / 1460);
+  EXPECT_EQ(p.buf.size(), 14 + 20 + 20 + 18 + inner.size());
+  // Completed as a single segment, the super-segment is one valid STT frame.
+  complete_offload(p.buf);
+  auto d = w::dissect(w::const_bytes(p.buf.data(), p.buf.size()));
+  ASSERT_TRUE(d.has_value()) << w::to_string(d.error());
+  EXPECT_EQ(d->stt_frame.context_id, vni);
+  EXPECT_TRUE(std::equal(d->inner.begin(), d->inner.end(), inner.begin(), inner.end()));
 }
 
 // ---------------------------------------------------------------------------
@@ -520,6 +627,44 @@ TEST_F(Fixture, BroadcastAndUnknownUnicastFloodToEveryRemote) {
   // No flood list: unknown unicast is dropped as no_route.
   packet pk(make_inner({.k = kind::udp4, .dst = w::mac_address::from_u64(0x02000000FFFF)}));
   EXPECT_EQ(p.encapsulate(pk.buf, vni + 1).reason, np::drop_reason::no_route);
+}
+
+// per_endpoint: flood copies take each remote's own encapsulation, and
+// learning records the one a packet arrived with.
+TEST(PerEndpoint, FloodAndLearningFollowEachRemotesEncapsulation) {
+  using mixed = np::basic_pipeline<np::policy::encapsulation<np::encap::per_endpoint>,
+                                   np::policy::lookup<np::lookup::l2<fdb_t>>, np::policy::learning<true>>;
+  fdb_t fdb;
+  np::endpoint_templates<> templates;
+  ASSERT_TRUE(templates.set(endpoint(local4, remote4, encapsulation::nvgre)).ok());
+  ASSERT_TRUE(templates.set(endpoint(local4, remote4b, encapsulation::vxlan)).ok());
+  ASSERT_TRUE(fdb.set_flood_list(vni, std::vector<w::ip_address>{remote4, remote4b}).ok());
+  mixed p(options_at(local4, local6), np::lookup::l2<fdb_t>(fdb), templates);
+  packet pk(make_inner({.k = kind::arp, .dst = w::mac_address::from_u64(0xFFFFFFFFFFFF)}));
+  ASSERT_EQ(p.encapsulate(pk.buf, vni).act, np::action::flood);
+  packet c0(bytes_vec{}, 512), c1(bytes_vec{}, 512);
+  std::array<np::buffer*, 2> ptrs{&c0.buf, &c1.buf};
+  std::array<np::verdict, 2> v;
+  ASSERT_EQ(p.encapsulate_flood(pk.buf, vni, std::span<np::buffer* const>(ptrs), v), 2u);
+  ASSERT_TRUE(v[0].ok() && v[1].ok()) << np::to_string(v[0].reason) << " " << np::to_string(v[1].reason);
+  EXPECT_EQ(w::dissect(w::const_bytes(c0.buf.data(), c0.buf.size()))->encap, encapsulation::nvgre);
+  EXPECT_EQ(w::dissect(w::const_bytes(c1.buf.data(), c1.buf.size()))->encap, encapsulation::vxlan);
+
+  // An NVGRE packet from remote4 teaches p that the sender lives there, over NVGRE.
+  np::endpoint_templates<> peer_t;
+  ASSERT_TRUE(peer_t.set(endpoint(remote4, local4, encapsulation::nvgre)).ok());
+  using nv = np::basic_pipeline<np::policy::encapsulation<np::encap::nvgre>, np::policy::lookup<np::lookup::fixed>>;
+  nv peer(options_at(remote4, remote6), np::lookup::fixed(ep_to(local4, encapsulation::nvgre)), peer_t);
+  const w::mac_address vm = w::mac_address::from_u64(0x02000000abcd);
+  packet from_peer(make_inner({.k = kind::udp4, .src = vm}));
+  ASSERT_TRUE(peer.encapsulate(from_peer.buf, vni).ok());
+  const np::verdict r = p.decapsulate(from_peer.buf);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.learned, tbl::learn_result::learned);
+  EXPECT_EQ(fdb.lookup(vni, vm)->encap, encapsulation::nvgre);
+  packet to_vm(make_inner({.k = kind::udp4, .dst = vm}));
+  ASSERT_TRUE(p.encapsulate(to_vm.buf, vni).ok());
+  EXPECT_EQ(w::dissect(w::const_bytes(to_vm.buf.data(), to_vm.buf.size()))->encap, encapsulation::nvgre);
 }
 
 TEST_F(Fixture, MulticastGroupGetsOneCopy) {

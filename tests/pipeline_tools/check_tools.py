@@ -423,12 +423,29 @@ def part_features(t, gen):
                                                      first(r6, "eth.dst")),
                    ("2", str(mtu), GOOD, IP_A[6], VM_A))
 
-        # STT larger than the underlay MTU needs segmentation (not yet supported).
+        # STT carries frames larger than the underlay MTU as segments:
+        # encap cuts them (each a valid TCP segment to tshark), decap
+        # reassembles them into the original frame.
         w = f"stt segmentation ipv{v}"
         a = t.config(vtep("a", v, encap="stt", statics={VM_B: "b"}, mtu=1500))
-        s = t.summary(w, ["encap", a, g("too_big.pcap"), t.path(f"sttbig{v}.pcap"), "--vni", str(VNI)])
+        b = t.config(vtep("b", v, encap="stt", peers=("a",), statics={VM_A: "a"}, mtu=1500))
+        big, segs, back = g("too_big.pcap"), t.path(f"sttbig{v}.pcap"), t.path(f"sttbig{v}.back.pcap")
+        s = t.summary(w, ["encap", a, big, segs, "--vni", str(VNI)])
         if s:
-            expect(w, "drops", s["drops"], {"stt_needs_segmentation": 2})
+            mss = 1500 - (20 if v == 4 else 40) - 20
+            want = sum(-(-(len(f) + 18) // mss) for f in read_pcap(big))
+            expect(w, "verdicts", s["verdicts"], {"segment": 2})
+            expect(w, "segments", s["segments"], want)
+            rows = tshark_rows(t.tshark, segs, TSHARK_TCP_ONLY, ["frame.len", "tcp.checksum.status", "tcp.dstport"])
+            expect(w, "segments decoded", len(rows), want)
+            for r in rows:
+                expect(w, "segment size, TCP checksum, port", (int(first(r, "frame.len")) <= 1514,
+                                                               first(r, "tcp.checksum.status"), first(r, "tcp.dstport")),
+                       (True, GOOD, str(STT_PORT)))
+            s = t.summary(w, ["decap", b, segs, back])
+            if s:
+                expect(w, "decap verdicts", s["verdicts"], {"held": want - 2, "forward": 2})
+                expect(w, "reassembled frames", read_pcap(back), read_pcap(big))
 
     # The other options: entropy fixed (one source port for every flow),
     # header rules pipe/inherit/unset/compatibility, a VXLAN port, an

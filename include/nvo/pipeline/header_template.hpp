@@ -183,6 +183,14 @@ class endpoint_templates {
     return map_.find(make_key(remote, encap), p) ? to_template(p) : nullptr;
   }
 
+  // find_any(): a template to remote, trying VXLAN, NVGRE, then STT (for
+  // flood lists, which name remotes only).
+  [[nodiscard]] const header_template* find_any(const wire::ip_address& remote) const noexcept {
+    for (auto e : {wire::encapsulation::vxlan, wire::encapsulation::nvgre, wire::encapsulation::stt})
+      if (const header_template* t = find(remote, e)) return t;
+    return nullptr;
+  }
+
   // set(): builds and publishes the template for cfg, replacing (and
   // retiring) any previous one for the same remote and encapsulation.
   [[nodiscard]] absl::Status set(const endpoint_config& cfg) {

@@ -53,9 +53,11 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 
 #include "nvo/config.hpp"
@@ -66,6 +68,8 @@
 #include "nvo/pipeline/rules.hpp"
 #include "nvo/pipeline/verdict.hpp"
 #include "nvo/simd/flow.hpp"
+#include "nvo/stt/reassembler.hpp"
+#include "nvo/stt/segmenter.hpp"
 #include "nvo/table/forwarding.hpp"
 #include "nvo/wire/checksum.hpp"
 #include "nvo/wire/dissect.hpp"
@@ -132,6 +136,20 @@ struct inner_info {
   return in;
 }
 
+// a == b for addresses, as three loads and compares (the defaulted == of a
+// 17-byte array is a memcmp call).
+[[nodiscard]] NVO_ALWAYS_INLINE bool same_address(const wire::ip_address& a, const wire::ip_address& b) noexcept {
+  static_assert(sizeof(wire::ip_address) == 17);
+  std::uint64_t a0, a1, b0, b1;
+  const auto* pa = reinterpret_cast<const unsigned char*>(&a);
+  const auto* pb = reinterpret_cast<const unsigned char*>(&b);
+  std::memcpy(&a0, pa, 8);
+  std::memcpy(&a1, pa + 8, 8);
+  std::memcpy(&b0, pb, 8);
+  std::memcpy(&b1, pb + 8, 8);
+  return ((a0 ^ b0) | (a1 ^ b1) | static_cast<std::uint64_t>(pa[16] ^ pb[16])) == 0;
+}
+
 // The inner packet's ECN field, rewritten at decap (RFC 6040 egress).
 // IPv4 updates the header checksum incrementally (RFC 1624 eqn. 3).
 inline void set_inner_ecn(wire::bytes ip, std::uint8_t ip_version, std::uint8_t ecn) noexcept {
@@ -168,13 +186,26 @@ class basic_pipeline {
   static constexpr bool anti_spoofing = resolved::anti_spoofing;
   static constexpr lookup_mode mode = lookup_type::mode;
 
+  static constexpr bool stt_capable = encap_type::accepts(wire::encapsulation::stt);
+
   basic_pipeline(const pipeline_options& o, lookup_type lookup, const templates_type& templates)
-      : options_(o), lookup_(lookup), templates_(&templates), entropy_(o),
-        ipv4_id_(o.ipv4_id_start) {}
+      : options_(o), lookup_(lookup), templates_(&templates), entropy_(o), ipv4_id_(o.ipv4_id_start),
+        segmenter_(o.instance_id, 8, o.stt_seed.value_or(stt::random_seed())),
+        reassembler_(stt_capable && o.stt_reassembly ? std::make_unique<stt::reassembler>(o.reassembly) : nullptr),
+        dissect_options_{o.vxlan_port, o.reserved, o.zero_udp6_checksum} {}
 
   // set_time(): the clock learning stamps entries with (seconds, the table's
-  // age() uses the same origin). The datapath reads no clock itself.
-  void set_time(std::uint32_t now_s) noexcept { now_s_ = now_s; }
+  // age() uses the same origin) and STT reassembly expires frames by. The
+  // datapath reads no clock itself.
+  void set_time(std::uint32_t now_s) noexcept { set_time(std::chrono::seconds(now_s)); }
+  void set_time(std::chrono::nanoseconds now) noexcept {
+    now_ = now;
+    now_s_ = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  }
+
+  // The STT reassembler (nullptr when this pipeline does not reassemble): its
+  // counters name every reason it dropped a segment or frame.
+  [[nodiscard]] const stt::reassembler* reassembler() const noexcept { return reassembler_.get(); }
 
   [[nodiscard]] const pipeline_counters& counters() const noexcept { return counters_; }
   [[nodiscard]] const pipeline_options& options() const noexcept { return options_; }
@@ -184,6 +215,24 @@ class basic_pipeline {
   // port of VNI/VSID `tenant`; on forward it holds the encapsulated packet.
   template <packet_buffer B>
   [[nodiscard]] verdict encapsulate(B& pkt, std::uint32_t tenant) noexcept {
+    return encapsulate_one<B>(pkt, tenant, nullptr);
+  }
+
+  // encapsulate_segments(): an STT frame that encapsulate() gave verdict
+  // segment, cut into v.segments segments with every checksum complete
+  // (stt/segmenter.hpp: one fused copy-and-checksum pass per segment).
+  // Segment i is appended to segments[i]; the verdict is forward with the
+  // count written, or a drop that wrote nothing. inner keeps the inner frame
+  // (HNV: with the CA MAC written into it).
+  // PRECONDITION every segments[i] is empty with room for one underlay packet.
+  template <packet_buffer B>
+  [[nodiscard]] verdict encapsulate_segments(B& inner, std::uint32_t tenant, std::span<B* const> segments) noexcept {
+    return encapsulate_one<B>(inner, tenant, &segments);
+  }
+
+ private:
+  template <packet_buffer B>
+  [[nodiscard]] verdict encapsulate_one(B& pkt, std::uint32_t tenant, std::span<B* const>* segments) noexcept {
     const wire::const_bytes frame(pkt.data(), pkt.size());
     if (frame.size() < wire::ethernet::header_size) return drop(drop_reason::inner_truncated);
     if constexpr (mode == lookup_mode::l2) {
@@ -193,15 +242,17 @@ class basic_pipeline {
       table::tunnel_endpoint ep;
       if (dst.is_multicast() || !lookup_.table->lookup(tenant, dst, ep)) return flood_verdict(tenant);
       const header_template* last = nullptr;
-      return push(pkt, ep, ep.tunnel_id, last);
+      return push(pkt, ep, ep.tunnel_id, last, nullptr, segments);
     } else if constexpr (mode == lookup_mode::l3) {
       const header_template* last = nullptr;
-      return encapsulate_l3(pkt, tenant, last);
+      return encapsulate_l3(pkt, tenant, last, segments);
     } else {
       const header_template* last = nullptr;
-      return push(pkt, lookup_.endpoint, tenant, last);
+      return push(pkt, lookup_.endpoint, tenant, last, nullptr, segments);
     }
   }
+
+ public:
 
   // encapsulate(burst, tenant, out): a burst from one tenant port; out[i] is
   // burst[i]'s verdict. Returns how many were forwarded. l2 lookups go to the
@@ -218,8 +269,8 @@ class basic_pipeline {
       }
       for (std::size_t base = 0; base < burst.size(); base += max_burst) {
         const std::size_t n = std::min(max_burst, burst.size() - base);
-        std::array<table::l2_key, max_burst> keys;
-        std::array<table::tunnel_endpoint, max_burst> eps;
+        auto& keys = scratch_keys_;  // members: no zero-filling per call
+        auto& eps = scratch_eps_;
         for (std::size_t i = 0; i < n; ++i) {
           const B& p = *burst[base + i];
           wire::mac_address dst{};
@@ -279,8 +330,10 @@ class basic_pipeline {
         continue;
       }
       std::memcpy(p, inner.data(), inner.size());
-      const table::tunnel_endpoint ep{
-          .provider = targets[i], .encap = flood_encap(), .flags = table::endpoint_flags::static_entry, .tunnel_id = tenant};
+      const table::tunnel_endpoint ep{.provider = targets[i],
+                                      .encap = flood_encap(targets[i]),
+                                      .flags = table::endpoint_flags::static_entry,
+                                      .tunnel_id = tenant};
       out[i] = push(c, ep, tenant, last);
       counters_.replicas += out[i].ok();
     }
@@ -294,28 +347,48 @@ class basic_pipeline {
   template <packet_buffer B>
   [[nodiscard]] verdict decapsulate(B& pkt) noexcept {
     const wire::const_bytes frame(pkt.data(), pkt.size());
-    const wire::dissect_options dopt{options_.vxlan_port, options_.reserved, options_.zero_udp6_checksum};
-    auto d = wire::dissect(frame, dopt, pkt.rx_checksum());
-    if (!d) {
-      ++counters_.malformed[static_cast<std::size_t>(d.error())];
-      verdict v = drop(drop_reason::malformed);
-      v.error = d.error();
-      return v;
-    }
+    auto d = wire::dissect(frame, dissect_options_, pkt.rx_checksum());
+    if (!d) return malformed(d.error());
     if (!encap_type::accepts(d->encap)) return drop(drop_reason::wrong_encapsulation);
     if (!underlay_type::accepts(d->ip_version)) return drop(drop_reason::wrong_underlay);
     const wire::ip_address& local = d->ip_version == 4 ? options_.local_ipv4 : options_.local_ipv6;
     if (d->outer_dst != local) return drop(drop_reason::not_local);
 
     std::uint64_t tunnel_id = 0;
+    wire::const_bytes inner = d->inner;
+    std::uint8_t outer_tos = d->outer_tos;
+    bool reassembled = false;  // inner is in the reassembler's memory, not in pkt
     switch (d->encap) {
       case wire::encapsulation::vxlan: tunnel_id = d->vni; break;
       case wire::encapsulation::nvgre: tunnel_id = d->nvgre.vsid; break;
       case wire::encapsulation::stt:
-        if (!d->has_stt_frame_header || d->stt.frame_length != d->inner.size() + wire::stt::frame_header_size)
+        if (d->has_stt_frame_header && d->stt.frame_length == d->inner.size() + wire::stt::frame_header_size) {
+          tunnel_id = d->stt_frame.context_id;
+          break;
+        }
+        if constexpr (stt_capable) {
+          // A segment of a larger frame. Its outer checks passed; the frame's
+          // own (tenant, anti-spoofing, ECN, learning) run once it completes,
+          // since only the first segment carries the context id.
+          if (!reassembler_) return drop(drop_reason::stt_needs_reassembly);
+          const stt::add_result a = reassembler_->add(stt::rx_segment_of(*d), now_);
+          if (a.status == stt::outcome::held) {
+            ++counters_.stt_held;
+            verdict v;
+            v.act = action::held;
+            v.encap = wire::encapsulation::stt;
+            return v;
+          }
+          if (a.status == stt::outcome::dropped) return drop(drop_reason::stt_reassembly);
+          if (a.frame.inner().size() < wire::ethernet::header_size) return malformed(wire::errc::inner_truncated);
+          tunnel_id = a.frame.header.context_id;
+          inner = a.frame.inner();
+          outer_tos = a.frame.offload.outer_tos;
+          reassembled = true;
+          break;
+        } else {
           return drop(drop_reason::stt_needs_reassembly);
-        tunnel_id = d->stt_frame.context_id;
-        break;
+        }
       case wire::encapsulation::none: break;
     }
     if (mode == lookup_mode::l2 && tunnel_id > wire::vxlan::max_vni) return drop(drop_reason::tunnel_id_out_of_range);
@@ -325,15 +398,18 @@ class basic_pipeline {
     }
 
     // RFC 6040 egress: decide before anything is written.
-    const wire::const_bytes inner = d->inner;
     const detail::inner_info in = detail::read_inner(inner);
     std::uint8_t new_ecn = in.tos & ecn_mask;
     if (in.ip_version != 0) {
-      const ecn_egress e = ecn_decapsulate(d->outer_tos, in.tos);
+      const ecn_egress e = ecn_decapsulate(outer_tos, in.tos);
       counters_.ecn_alarms += e.alarm;
       if (e.drop) return drop(drop_reason::ecn_not_ect_under_ce);
       new_ecn = e.ecn;
     }
+    // A reassembled frame is delivered in the buffer of its last segment,
+    // which must hold it (64 KiB buffers for STT peers that send large frames).
+    if (reassembled && pkt.headroom() + pkt.size() + pkt.tailroom() < inner.size())
+      return drop(drop_reason::no_headroom);
 
     verdict v;
     v.act = action::forward;
@@ -342,15 +418,26 @@ class basic_pipeline {
     if constexpr (learning) {
       wire::mac_address src;
       wire::load_raw(inner, 6, src.octets);
-      v.learned = lookup_.table->learn(tenant, src, d->outer_src, now_s_);
+      v.learned = lookup_.table->learn(tenant, src, d->outer_src, now_s_, d->encap);
       counters_.learned += v.learned == table::learn_result::learned || v.learned == table::learn_result::moved;
     }
-    const auto offset = static_cast<std::size_t>(inner.data() - frame.data());
     const std::size_t inner_size = inner.size();
+    if (reassembled) {
+      pkt.strip(pkt.size());
+      (void)pkt.prepend(pkt.headroom());
+      if (pkt.size() < inner_size) {
+        (void)pkt.append(inner_size - pkt.size());
+      } else {
+        pkt.trim(pkt.size() - inner_size);
+      }
+      std::memcpy(pkt.data(), inner.data(), inner_size);
+      ++counters_.stt_reassembled;
+    } else {
+      pkt.strip(static_cast<std::size_t>(inner.data() - frame.data()));
+      pkt.trim(pkt.size() - inner_size);
+    }
     if (new_ecn != (in.tos & ecn_mask))
-      detail::set_inner_ecn(wire::bytes(pkt.data() + offset + in.l2_len, in.l3_len), in.ip_version, new_ecn);
-    pkt.strip(offset);
-    pkt.trim(pkt.size() - inner_size);
+      detail::set_inner_ecn(wire::bytes(pkt.data() + in.l2_len, in.l3_len), in.ip_version, new_ecn);
     ++counters_.decapsulated;
     return v;
   }
@@ -379,6 +466,12 @@ class basic_pipeline {
     v.reason = r;
     return v;
   }
+  [[nodiscard]] verdict malformed(wire::errc e) noexcept {
+    ++counters_.malformed[static_cast<std::size_t>(e)];
+    verdict v = drop(drop_reason::malformed);
+    v.error = e;
+    return v;
+  }
 
   [[nodiscard]] verdict flood_verdict(std::uint32_t tenant) noexcept
     requires(mode == lookup_mode::l2)
@@ -391,14 +484,21 @@ class basic_pipeline {
     return v;
   }
 
-  [[nodiscard]] static constexpr wire::encapsulation flood_encap() noexcept {
-    if constexpr (encap_type::kind != wire::encapsulation::none) return encap_type::kind;
-    return wire::encapsulation::vxlan;
+  // A flood list names remotes only: per_endpoint takes the encapsulation of
+  // the template the control plane set for each.
+  [[nodiscard]] wire::encapsulation flood_encap(const wire::ip_address& remote) const noexcept {
+    if constexpr (encap_type::kind != wire::encapsulation::none) {
+      return encap_type::kind;
+    } else {
+      const header_template* t = templates_->find_any(remote);
+      return t != nullptr ? t->encap : wire::encapsulation::vxlan;
+    }
   }
 
   // HNV: {VSID, inner dst IP}; ARP/ND for a known CA answered in place.
   template <packet_buffer B>
-  [[nodiscard]] verdict encapsulate_l3(B& pkt, std::uint32_t tenant, const header_template*& last) noexcept {
+  [[nodiscard]] verdict encapsulate_l3(B& pkt, std::uint32_t tenant, const header_template*& last,
+                                       std::span<B* const>* segments = nullptr) noexcept {
     const wire::const_bytes frame(pkt.data(), pkt.size());
     const auto l2 = parse_inner_l2(frame);
     if (!l2) return drop(drop_reason::inner_truncated);
@@ -432,19 +532,23 @@ class basic_pipeline {
     table::l3_entry e;
     if (!lookup_.table->lookup(tenant, dst, e)) return drop(drop_reason::no_route);
     // The MAC is written only once the packet is certain to go out.
-    return push(pkt, e.endpoint, e.endpoint.tunnel_id, last, &e.ca_mac);
+    return push(pkt, e.endpoint, e.endpoint.tunnel_id, last, &e.ca_mac, segments);
   }
 
   // The endpoint's template. `last` is the one the same call used before:
   // consecutive packets of a burst mostly go to one endpoint. It lives only
   // for one call, so it never outlives the reader's quiescent state.
-  [[nodiscard]] const header_template* template_for(const table::tunnel_endpoint& ep,
-                                                    const header_template*& last) const noexcept {
+  [[nodiscard]] NVO_ALWAYS_INLINE const header_template* template_for(const table::tunnel_endpoint& ep,
+                                                                      const header_template*& last) const noexcept {
+    // lookup::fixed: one endpoint, so the call's first find serves all.
+    if constexpr (mode == lookup_mode::fixed) {
+      if (last != nullptr) return last;
+    }
     const wire::encapsulation e = encap_type::kind != wire::encapsulation::none ? encap_type::kind : ep.encap;
-    if (last != nullptr && last->encap == e && last->remote == ep.provider) return last;
-    if (const header_template* t = templates_->find(ep.provider, e)) last = t;
-    else return nullptr;
-    return last;
+    if (last != nullptr && last->encap == e && detail::same_address(last->remote, ep.provider)) return last;
+    const header_template* t = templates_->find(ep.provider, e);
+    if (t != nullptr) last = t;
+    return t;
   }
 
   [[nodiscard]] constexpr header_rules rules() const noexcept { return rules_type::get(options_); }
@@ -452,7 +556,8 @@ class basic_pipeline {
   // field patched. Nothing is written before the last check has passed.
   template <packet_buffer B>
   [[nodiscard]] verdict push(B& pkt, const table::tunnel_endpoint& ep, std::uint64_t tunnel_id,
-                             const header_template*& last, const wire::mac_address* new_dst_mac = nullptr) noexcept {
+                             const header_template*& last, const wire::mac_address* new_dst_mac = nullptr,
+                             std::span<B* const>* segments = nullptr) noexcept {
     if (!underlay_type::accepts(ep.provider.version)) return drop(drop_reason::wrong_underlay);
     const header_template* t = template_for(ep, last);
     if (t == nullptr) return drop(drop_reason::no_template);
@@ -466,34 +571,43 @@ class basic_pipeline {
     const std::size_t size = t->size;
     const std::size_t l3 = wire::ethernet::header_size;
     const std::size_t ip_len = size - l3 + inner.size();
-    if (ip_len > options_.underlay_mtu) {
-      if (encap == wire::encapsulation::stt) return drop(drop_reason::stt_needs_segmentation);
-      ++counters_.too_big;
-      verdict v;
-      v.act = action::too_big;
-      v.mtu = static_cast<std::uint16_t>(std::max<std::ptrdiff_t>(
-          0, std::ptrdiff_t{options_.underlay_mtu} - std::ptrdiff_t(size - l3) - std::ptrdiff_t{in.l2_len}));
-      return v;
+    // STT carries frames of up to 64 KiB by segmenting them; the others refuse.
+    const bool segmented = stt_capable && encap == wire::encapsulation::stt && ip_len > options_.underlay_mtu;
+    if (segmented) {
+      if (inner.size() > stt::max_inner_length) return drop(drop_reason::inner_too_long);
+    } else {
+      if (ip_len > options_.underlay_mtu) {
+        ++counters_.too_big;
+        verdict v;
+        v.act = action::too_big;
+        v.mtu = static_cast<std::uint16_t>(std::max<std::ptrdiff_t>(
+            0, std::ptrdiff_t{options_.underlay_mtu} - std::ptrdiff_t(size - l3) - std::ptrdiff_t{in.l2_len}));
+        return v;
+      }
+      if (ip_len > 0xFFFF) return drop(drop_reason::inner_too_long);
+      if (pkt.headroom() < size) return drop(drop_reason::no_headroom);
     }
-    if (ip_len > 0xFFFF) return drop(drop_reason::inner_too_long);
-    if (pkt.headroom() < size) return drop(drop_reason::no_headroom);
 
+    // Outer TOS/TTL/DF by the header rules.
+    const header_rules r = rules();
+    const std::uint8_t dscp = r.dscp == dscp_mode::inherit ? static_cast<std::uint8_t>(in.tos >> 2)
+                                                           : static_cast<std::uint8_t>(r.dscp_value & 0x3F);
+    const auto tos = static_cast<std::uint8_t>(dscp << 2 | ecn_encapsulate(r.ecn, in.ip_version ? in.tos : 0));
+    const std::uint8_t ttl = r.ttl == ttl_mode::inherit && in.ip_version != 0 ? in.ttl : r.ttl_value;
+    const bool df = r.df == df_mode::set || (r.df == df_mode::inherit && (in.df || in.ip_version == 6));
     const std::uint32_t hash = entropy_(inner);
+    if constexpr (stt_capable) {
+      if (segmented) return push_segmented(pkt, *t, in, tunnel_id, hash, tos, ttl, df, new_dst_mac, segments);
+    }
+
     if (new_dst_mac != nullptr) std::memcpy(pkt.data(), new_dst_mac->octets.data(), 6);
     std::byte* base = pkt.prepend(size);
     copy_template(base, *t);
     const wire::bytes out(base, pkt.size());
 
-    // Outer IP.
-    const header_rules r = rules();
-    const std::uint8_t dscp = r.dscp == dscp_mode::inherit ? static_cast<std::uint8_t>(in.tos >> 2)
-                                                                : static_cast<std::uint8_t>(r.dscp_value & 0x3F);
-    const auto tos = static_cast<std::uint8_t>(dscp << 2 | ecn_encapsulate(r.ecn, in.ip_version ? in.tos : 0));
-    const std::uint8_t ttl = r.ttl == ttl_mode::inherit && in.ip_version != 0 ? in.ttl : r.ttl_value;
     const std::size_t l4 = t->l4_offset;
     const std::size_t l4_len = out.size() - l4;
     if (t->ip_version == 4) {
-      const bool df = r.df == df_mode::set || (r.df == df_mode::inherit && (in.df || in.ip_version == 6));
       const std::uint16_t flags = df ? wire::ipv4::flag_dont_fragment : 0;
       const std::uint16_t id = ipv4_id_++;
       wire::store_u8(out, l3 + 1, tos);
@@ -548,13 +662,10 @@ class basic_pipeline {
         const auto frame_length = static_cast<std::uint32_t>(inner.size() + wire::stt::frame_header_size);
         wire::store_be16(out, l4, simd::stt_source_port(hash));
         wire::store_be32(out, l4 + 4, frame_length << 16);
-        wire::store_be32(out, l4 + 8, next_stt_frame_id());
-        std::uint8_t flags = 0;
-        if (in.ip_version == 4) flags |= wire::stt::flag_ipv4;
-        if (in.protocol == wire::ipv4::protocol_tcp && in.l4_len != 0) flags |= wire::stt::flag_tcp;
-        wire::store_u8(out, tun + 1, flags);
-        // L4 offset: from the start of the inner frame, when the inner L4 header is known.
-        wire::store_u8(out, tun + 2, in.l4_len != 0 ? static_cast<std::uint8_t>(in.l2_len + in.l3_len) : 0);
+        wire::store_be32(out, l4 + 8, segmenter_.next_frame_id());
+        const wire::stt::frame_header fh = stt_frame_header(in, tunnel_id);
+        wire::store_u8(out, tun + 1, fh.flags);
+        wire::store_u8(out, tun + 2, fh.l4_offset);
         wire::store_be64(out, tun + 8, tunnel_id);
         if (checksum_type::mode == checksum_mode::offload) {
           request_l4_offload(out, o, l4, 16, pseudo);
@@ -572,6 +683,101 @@ class basic_pipeline {
     v.tenant = static_cast<std::uint32_t>(tunnel_id);
     v.encap = encap;
     return v;
+  }
+
+  // The STT frame header for an inner frame: V and T from the inner headers,
+  // the L4 offset (from the inner frame's start) when its L4 header is known.
+  // C and P stay clear: a tenant's frame comes with no checksum verdict.
+  [[nodiscard]] static wire::stt::frame_header stt_frame_header(const detail::inner_info& in,
+                                                                std::uint64_t context) noexcept {
+    wire::stt::frame_header h;
+    if (in.ip_version == 4) h.flags |= wire::stt::flag_ipv4;
+    if (in.protocol == wire::ipv4::protocol_tcp && in.l4_len != 0) h.flags |= wire::stt::flag_tcp;
+    h.l4_offset = in.l4_len != 0 ? static_cast<std::uint8_t>(in.l2_len + in.l3_len) : 0;
+    h.context_id = context;
+    return h;
+  }
+
+  // An STT frame larger than one underlay packet. Offload mode: one TSO
+  // super-segment in place (the headers into pkt's headroom; the NIC cuts
+  // it). Otherwise: verdict segment, or with segments given, the segments
+  // into them (stt::segmenter). The segment template is the endpoint's
+  // template up to the TCP header with this frame's TTL and DF.
+  template <packet_buffer B>
+  [[nodiscard]] verdict push_segmented(B& pkt, const header_template& t, const detail::inner_info& in,
+                                       std::uint64_t tunnel_id, std::uint32_t hash, std::uint8_t tos,
+                                       std::uint8_t ttl, bool df, const wire::mac_address* new_dst_mac,
+                                       std::span<B* const>* segments) noexcept {
+    constexpr std::size_t l3 = wire::ethernet::header_size;
+    std::array<std::byte, stt::max_template_size> headers;
+    const std::size_t n = t.tunnel_offset;
+    std::memcpy(headers.data(), t.bytes.data(), n);
+    const wire::bytes h(headers.data(), n);
+    if (t.ip_version == 4) {
+      wire::store_u8(h, l3 + 8, ttl);
+      wire::store_be16(h, l3 + 6, df ? wire::ipv4::flag_dont_fragment : 0);
+    } else {
+      wire::store_u8(h, l3 + 7, ttl);
+    }
+    const auto st = stt::make_segment_template(h, options_.underlay_mtu);
+    if (!st) return drop(drop_reason::underlay_mtu_too_small);
+    const std::size_t inner_size = pkt.size();
+    const stt::frame_params params{stt_frame_header(in, tunnel_id), simd::stt_source_port(hash), tos};
+    offload_request o;
+    o.tunnel = wire::encapsulation::stt;
+    o.outer_ip_version = t.ip_version;
+    o.outer_l2_len = st->ip_offset;
+    o.outer_l3_len = static_cast<std::uint16_t>(st->ip_header_size());
+    o.outer_l4_len = wire::tcp::header_size;
+    o.inner_l2_len = in.l2_len;
+    o.inner_l3_len = in.l3_len;
+    o.inner_l4_len = in.l4_len;
+    verdict v;
+    v.tenant = static_cast<std::uint32_t>(tunnel_id);
+    v.encap = wire::encapsulation::stt;
+    if constexpr (checksum_type::mode == checksum_mode::offload) {
+      const std::size_t hs = stt::offload_header_size(*st);
+      if (pkt.headroom() < hs) return drop(drop_reason::no_headroom);
+      if (new_dst_mac != nullptr) std::memcpy(pkt.data(), new_dst_mac->octets.data(), 6);
+      const auto m = segmenter_.segment_offload(*st, params, inner_size, wire::bytes(pkt.data() - hs, hs));
+      if (!m) return drop(drop_reason::inner_too_long);
+      (void)pkt.prepend(hs);
+      o.tunnel_len = wire::stt::frame_header_size;
+      o.l4_checksum_pending = true;
+      o.csum_start = m->csum_start;
+      o.csum_offset = m->csum_offset;
+      o.tso_segment_size = m->tso_segsz;
+      pkt.set_offload(o);
+      ++counters_.encapsulated;
+      v.act = action::forward;
+      v.segments = m->segments;
+      return v;
+    } else {
+      const std::size_t count = stt::segment_count(*st, inner_size);
+      if (segments == nullptr) {
+        v.act = action::segment;
+        v.segments = static_cast<std::uint16_t>(count);
+        return v;
+      }
+      if (segments->size() < count) return drop(drop_reason::stt_too_many_segments);
+      for (std::size_t i = 0; i < count; ++i)
+        if ((*segments)[i]->tailroom() < stt::segment_size(*st, inner_size, i)) return drop(drop_reason::no_headroom);
+      if (new_dst_mac != nullptr) std::memcpy(pkt.data(), new_dst_mac->octets.data(), 6);
+      std::size_t i = 0;
+      const auto r = segmenter_.segment(*st, params, wire::const_bytes(pkt.data(), inner_size),
+                                        [&](std::size_t size) noexcept -> wire::bytes {
+                                          B& b = *(*segments)[i++];
+                                          std::byte* d = b.append(size);
+                                          b.set_offload(o);
+                                          return d != nullptr ? wire::bytes(d, size) : wire::bytes{};
+                                        });
+      NVO_ASSERT(r.has_value());  // room was checked above
+      counters_.stt_segments_out += count;
+      ++counters_.encapsulated;
+      v.act = action::forward;
+      v.segments = static_cast<std::uint16_t>(count);
+      return v;
+    }
   }
 
   static void request_l4_offload(wire::bytes out, offload_request& o, std::size_t l4, std::size_t field,
@@ -598,20 +804,21 @@ class basic_pipeline {
     }
   }
 
-  // STT frame ids: instance_id in the top 8 bits, a per-instance counter
-  // below, so two pipeline instances (threads) never hand out the same id
-  // within 2^24 frames, and no id is shared state.
-  [[nodiscard]] std::uint32_t next_stt_frame_id() noexcept {
-    return std::uint32_t{options_.instance_id} << 24 | (stt_frame_counter_++ & 0xFFFFFFu);
-  }
 
   pipeline_options options_;
   lookup_type lookup_;
   const templates_type* templates_;
   entropy_type entropy_;
   std::uint16_t ipv4_id_;
-  std::uint32_t stt_frame_counter_ = 0;
   std::uint32_t now_s_ = 0;
+  std::chrono::nanoseconds now_{0};
+  // STT: this instance's frame ids and IPv4 ids for segmented frames, and its
+  // reassembly state (both per thread, like the counters).
+  stt::segmenter segmenter_;
+  std::unique_ptr<stt::reassembler> reassembler_;
+  std::array<table::l2_key, max_burst> scratch_keys_{};
+  std::array<table::tunnel_endpoint, max_burst> scratch_eps_{};
+  wire::dissect_options dissect_options_;
   pipeline_counters counters_{};
 };
 

@@ -33,6 +33,7 @@
 #include "nvo/config.hpp"
 #include "nvo/pipeline/rules.hpp"
 #include "nvo/simd/flow.hpp"
+#include "nvo/stt/reassembler.hpp"
 #include "nvo/table/forwarding.hpp"
 #include "nvo/table/policy.hpp"
 #include "nvo/wire/encapsulation.hpp"
@@ -59,10 +60,18 @@ struct pipeline_options {
   header_rules rules{};             // rules::configured reads these
   std::uint16_t underlay_mtu = 1500;  // largest outer IP packet
   wire::reserved_bits reserved = wire::reserved_bits::strict;
-  // STT frame ids: the top 8 bits are this instance's id, so pipelines on
-  // different threads sharing one tunnel never reuse an id (see stt_frame_id).
+  // STT frame ids (TCP ACK): the low 8 bits are this instance's number, so
+  // pipelines on different threads sharing a tunnel never reuse an id
+  // (stt/segmenter.hpp, FRAME IDS); the counter above them starts at
+  // stt_seed's low 32 bits, random unless fixed (reproducible tests).
   std::uint8_t instance_id = 0;
+  std::optional<std::uint64_t> stt_seed{};
   std::uint16_t ipv4_id_start = 0;  // first IPv4 identification
+  // Decapsulation reassembles multi-segment STT frames (pipelines that accept
+  // STT): memory bound, frames in flight, expiry. false: such segments are
+  // dropped as stt_needs_reassembly.
+  bool stt_reassembly = true;
+  stt::reassembler_options reassembly{};
 };
 
 // ---- encapsulation -------------------------------------------------------------
@@ -152,8 +161,8 @@ concept lookup_kind = std::copy_constructible<L> && requires {
 namespace entropy {
 struct crc32c {
   explicit crc32c(const pipeline_options&) noexcept {}
-  [[nodiscard]] std::uint32_t operator()(wire::const_bytes inner) const noexcept {
-    return simd::flow_hash_crc32c(simd::extract_flow_key(inner));
+  [[nodiscard]] NVO_ALWAYS_INLINE std::uint32_t operator()(wire::const_bytes inner) const noexcept {
+    return simd::flow_hash_crc32c(inner);
   }
 };
 // toeplitz: the NIC's RSS hash with the configured key, so the underlay

@@ -3,15 +3,19 @@
 //
 // Every packet gets a verdict: forward (encapsulated towards one endpoint, or
 // decapsulated for delivery), flood (BUM: replicate with encapsulate_flood()),
-// reply (a locally built ARP/ND answer replaced the packet), too_big (carries
-// the inner MTU to report; build_too_big() makes the ICMP message), or drop
-// with a reason. A decapsulation the codecs reject reports the wire::errc too.
+// segment (an STT frame larger than one underlay packet: encapsulate_segments()
+// cuts it into `segments` buffers), held (an STT segment kept for reassembly;
+// the buffer is free), reply (a locally built ARP/ND answer replaced the
+// packet), too_big (carries the inner MTU to report; build_too_big() makes the
+// ICMP message), or drop with a reason. A decapsulation the codecs reject
+// reports the wire::errc too.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 #include "nvo/config.hpp"
 #include "nvo/table/forwarding.hpp"
@@ -35,8 +39,10 @@ namespace pipeline {
   X(not_local)              /* decap: outer destination is not a local PA */                    \
   X(spoofed_source)         /* decap: outer source is not a member of the VNI */                \
   X(ecn_not_ect_under_ce)   /* decap: RFC 6040 drop cell */                                     \
-  X(stt_needs_reassembly)   /* decap: one segment of a multi-segment STT frame */               \
-  X(stt_needs_segmentation) /* encap: STT frame larger than one segment */                      \
+  X(stt_needs_reassembly)   /* decap: a segment of a larger STT frame, reassembly off */         \
+  X(stt_reassembly)         /* decap: the reassembler dropped the segment or its frame */        \
+  X(stt_too_many_segments)  /* encap: encapsulate_segments() got too few buffers */             \
+  X(underlay_mtu_too_small) /* encap: the MTU leaves no room for an STT segment */              \
   X(l3_unsupported_frame)   /* HNV: neither IP to a known CA nor ARP/ND for one */              \
   X(nvgre_inner_vlan)       /* RFC 7637 3.3: NVGRE never carries 802.1Q inner frames */
 
@@ -62,12 +68,14 @@ inline constexpr std::size_t drop_reason_count = 0
   return "unknown";
 }
 
-enum class action : std::uint8_t { forward, flood, reply, too_big, drop };
+enum class action : std::uint8_t { forward, flood, segment, held, reply, too_big, drop };
 
 [[nodiscard]] constexpr std::string_view to_string(action a) noexcept {
   switch (a) {
     case action::forward: return "forward";
     case action::flood: return "flood";
+    case action::segment: return "segment";
+    case action::held: return "held";
     case action::reply: return "reply";
     case action::too_big: return "too_big";
     case action::drop: return "drop";
@@ -76,14 +84,18 @@ enum class action : std::uint8_t { forward, flood, reply, too_big, drop };
 }
 
 struct verdict {
+  // 16 bytes with no padding, so a verdict moves as two registers (a padded
+  // one is copied through the stack, and the reload stalls on store forwarding).
   action act = action::drop;
   drop_reason reason = drop_reason::none;
-  wire::errc error{};       // when reason == malformed
-  std::uint16_t mtu = 0;    // too_big: the largest inner IP packet that fits
-  std::uint32_t tenant = 0;  // decap: the VNI/VSID (STT: context id's low 32 bits) of the delivered frame
+  wire::errc error{};  // when reason == malformed
   wire::encapsulation encap = wire::encapsulation::none;
+  std::uint16_t mtu = 0;       // too_big: the largest inner IP packet that fits
+  std::uint16_t segments = 0;  // segment: buffers needed; forward of a segmented STT frame: segments made
+  std::uint32_t tenant = 0;    // decap: the VNI/VSID (STT: context id's low 32 bits) of the delivered frame
   // decap with learning on: what learning did with the inner source MAC.
   table::learn_result learned = table::learn_result::refreshed;
+  std::uint8_t reserved[3]{};
 
   [[nodiscard]] constexpr bool ok() const noexcept { return act == action::forward; }
   friend constexpr bool operator==(const verdict&, const verdict&) = default;
@@ -98,6 +110,9 @@ struct pipeline_counters {
   std::uint64_t replicas = 0;     // copies encapsulate_flood() produced
   std::uint64_t replies = 0;      // ARP/ND answered locally
   std::uint64_t too_big = 0;
+  std::uint64_t stt_segments_out = 0;  // segments encapsulate_segments() wrote
+  std::uint64_t stt_held = 0;          // segments the reassembler kept
+  std::uint64_t stt_reassembled = 0;   // multi-segment frames delivered
   std::uint64_t learned = 0;      // learn_result learned or moved
   std::uint64_t ecn_alarms = 0;   // RFC 6040 (!!!)/(!) cells seen at decap
   std::array<std::uint64_t, drop_reason_count> drops{};
@@ -110,6 +125,7 @@ struct pipeline_counters {
   }
 };
 static_assert(static_cast<std::size_t>(wire::errc::inner_truncated) < 64, "pipeline_counters::malformed too small");
+static_assert(sizeof(verdict) == 16 && std::has_unique_object_representations_v<verdict>);
 
 }  // namespace pipeline
 NVO_END_NAMESPACE

@@ -374,6 +374,10 @@ class segmenter {
   }
 
   [[nodiscard]] std::uint64_t frame_id_period() const noexcept { return ids_.period(); }
+  // The next frame id of this sender, for a frame it sends whole in one
+  // segment without segment() (the pipeline's in-place path), so every frame
+  // of the instance draws from one sequence.
+  [[nodiscard]] std::uint32_t next_frame_id() noexcept { return ids_.next(); }
 
  private:
   // Writes the per-segment IP and TCP fields (all but the TCP checksum). An IP

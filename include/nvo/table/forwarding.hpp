@@ -373,12 +373,18 @@ class l2_forwarding_table {
   learn_result learn(std::uint32_t vni, wire::mac_address src_mac, const wire::ip_address& outer_src, std::uint32_t now_s)
     requires learning
   {
+    return learn(vni, src_mac, outer_src, now_s, options_.learn_encap);
+  }
+  // learn(..., encap): the same for a packet that arrived with encapsulation
+  // encap (a VTEP terminating several), which the learned entry records.
+  learn_result learn(std::uint32_t vni, wire::mac_address src_mac, const wire::ip_address& outer_src, std::uint32_t now_s,
+                     wire::encapsulation encap)
+    requires learning
+  {
     if (vni > max_vni) return count(stats_.invalid_sources, learn_result::invalid_vni);
     if (src_mac.is_multicast() || src_mac.is_zero()) return count(stats_.invalid_sources, learn_result::invalid_source);
     const l2_key key = l2_key::make(vni, src_mac);
-    const auto same_endpoint = [&](const tunnel_endpoint& ep) {
-      return ep.provider == outer_src && ep.encap == options_.learn_encap;
-    };
+    const auto same_endpoint = [&](const tunnel_endpoint& ep) { return ep.provider == outer_src && ep.encap == encap; };
     // A refresh stamps the entry in the same search; the stamp lives beside
     // the record, so readers see no write.
     const auto old =
@@ -386,7 +392,7 @@ class l2_forwarding_table {
     if (old) {
       if (same_endpoint(*old)) return learn_result::refreshed;
       if (old->is_static()) return count(stats_.static_conflicts, learn_result::static_conflict);
-      if (!fdb_.insert_or_assign(key, learned_endpoint(vni, outer_src)).ok())
+      if (!fdb_.insert_or_assign(key, learned_endpoint(vni, outer_src, encap)).ok())
         return count(stats_.table_full, learn_result::table_full);
       (void)fdb_.set_stamp(key, now_s);
       return count(stats_.moves, learn_result::moved);
@@ -394,7 +400,7 @@ class l2_forwarding_table {
     if (options_.learn_limit_per_vni != 0 && learned_per_vni_.get(vni) >= options_.learn_limit_per_vni)
       return count(stats_.limit_drops, learn_result::limit_reached);
     if (!learned_per_vni_.increment(vni)) return count(stats_.limit_drops, learn_result::too_many_vnis);
-    if (!fdb_.insert(key, learned_endpoint(vni, outer_src), now_s).ok()) {
+    if (!fdb_.insert(key, learned_endpoint(vni, outer_src, encap), now_s).ok()) {
       learned_per_vni_.decrement(vni);
       return count(stats_.table_full, learn_result::table_full);
     }
@@ -495,8 +501,8 @@ class l2_forwarding_table {
     if (mac.is_multicast() || mac.is_zero()) return absl::InvalidArgumentError("nvo l2 table: MAC must be unicast");
     return absl::OkStatus();
   }
-  tunnel_endpoint learned_endpoint(std::uint32_t vni, const wire::ip_address& pa) const noexcept {
-    return tunnel_endpoint{.provider = pa, .encap = options_.learn_encap, .flags = endpoint_flags::learned, .tunnel_id = vni};
+  static tunnel_endpoint learned_endpoint(std::uint32_t vni, const wire::ip_address& pa, wire::encapsulation encap) noexcept {
+    return tunnel_endpoint{.provider = pa, .encap = encap, .flags = endpoint_flags::learned, .tunnel_id = vni};
   }
 
   l2_options options_;
