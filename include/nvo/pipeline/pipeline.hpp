@@ -352,7 +352,7 @@ class basic_pipeline {
     if (!encap_type::accepts(d->encap)) return drop(drop_reason::wrong_encapsulation);
     if (!underlay_type::accepts(d->ip_version)) return drop(drop_reason::wrong_underlay);
     const wire::ip_address& local = d->ip_version == 4 ? options_.local_ipv4 : options_.local_ipv6;
-    if (d->outer_dst != local) return drop(drop_reason::not_local);
+    if (!detail::same_address(d->outer_dst, local)) return drop(drop_reason::not_local);
 
     std::uint64_t tunnel_id = 0;
     wire::const_bytes inner = d->inner;
