@@ -59,6 +59,7 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <type_traits>
 
 #include "nvo/config.hpp"
 #include "nvo/pipeline/header_template.hpp"
@@ -173,6 +174,10 @@ inline void set_inner_ecn(wire::bytes ip, std::uint8_t ip_version, std::uint8_t 
 template <class... Policies>
 class basic_pipeline {
   using resolved = detail::resolved<Policies...>;
+  // The segment buffers of encapsulate_segments(), non-deduced so internal
+  // calls can pass nullptr.
+  template <class B>
+  using segments_of = std::type_identity_t<std::span<B* const>>;
 
  public:
   using encap_type = typename resolved::encap_t;
@@ -215,7 +220,9 @@ class basic_pipeline {
   // port of VNI/VSID `tenant`; on forward it holds the encapsulated packet.
   template <packet_buffer B>
   [[nodiscard]] verdict encapsulate(B& pkt, std::uint32_t tenant) noexcept {
-    return encapsulate_one<B>(pkt, tenant, nullptr);
+    verdict v;
+    encapsulate_one<B>(pkt, tenant, nullptr, v);
+    return v;
   }
 
   // encapsulate_segments(): an STT frame that encapsulate() gave verdict
@@ -227,28 +234,28 @@ class basic_pipeline {
   // PRECONDITION every segments[i] is empty with room for one underlay packet.
   template <packet_buffer B>
   [[nodiscard]] verdict encapsulate_segments(B& inner, std::uint32_t tenant, std::span<B* const> segments) noexcept {
-    return encapsulate_one<B>(inner, tenant, &segments);
+    verdict v;
+    encapsulate_one<B>(inner, tenant, &segments, v);
+    return v;
   }
 
  private:
   template <packet_buffer B>
-  [[nodiscard]] verdict encapsulate_one(B& pkt, std::uint32_t tenant, std::span<B* const>* segments) noexcept {
+  void encapsulate_one(B& pkt, std::uint32_t tenant, segments_of<B>* segments, verdict& v) noexcept {
     const wire::const_bytes frame(pkt.data(), pkt.size());
-    if (frame.size() < wire::ethernet::header_size) return drop(drop_reason::inner_truncated);
+    if (frame.size() < wire::ethernet::header_size) return drop(v, drop_reason::inner_truncated);
+    const header_template* last = nullptr;
     if constexpr (mode == lookup_mode::l2) {
-      if (tenant > wire::vxlan::max_vni) return drop(drop_reason::tunnel_id_out_of_range);
+      if (tenant > wire::vxlan::max_vni) return drop(v, drop_reason::tunnel_id_out_of_range);
       wire::mac_address dst;
       wire::load_raw(frame, 0, dst.octets);
       table::tunnel_endpoint ep;
-      if (dst.is_multicast() || !lookup_.table->lookup(tenant, dst, ep)) return flood_verdict(tenant);
-      const header_template* last = nullptr;
-      return push(pkt, ep, ep.tunnel_id, last, nullptr, segments);
+      if (dst.is_multicast() || !lookup_.table->lookup(tenant, dst, ep)) return flood_verdict(v, tenant);
+      push(pkt, ep, ep.tunnel_id, last, nullptr, segments, v);
     } else if constexpr (mode == lookup_mode::l3) {
-      const header_template* last = nullptr;
-      return encapsulate_l3(pkt, tenant, last, segments);
+      encapsulate_l3(pkt, tenant, last, segments, v);
     } else {
-      const header_template* last = nullptr;
-      return push(pkt, lookup_.endpoint, tenant, last, nullptr, segments);
+      push(pkt, lookup_.endpoint, tenant, last, nullptr, segments, v);
     }
   }
 
@@ -264,7 +271,10 @@ class basic_pipeline {
     const header_template* last = nullptr;
     if constexpr (mode == lookup_mode::l2) {
       if (tenant > wire::vxlan::max_vni) {
-        for (std::size_t i = 0; i < burst.size(); ++i) out[i] = drop(drop_reason::tunnel_id_out_of_range);
+        for (std::size_t i = 0; i < burst.size(); ++i) {
+          out[i] = verdict{};
+          drop(out[i], drop_reason::tunnel_id_out_of_range);
+        }
         return 0;
       }
       for (std::size_t base = 0; base < burst.size(); base += max_burst) {
@@ -281,25 +291,29 @@ class basic_pipeline {
         for (std::size_t i = 0; i < n; ++i) {
           B& p = *burst[base + i];
           verdict& v = out[base + i];
+          v = verdict{};
           if (p.size() < wire::ethernet::header_size) {
-            v = drop(drop_reason::inner_truncated);
+            drop(v, drop_reason::inner_truncated);
           } else if (((hits >> i) & 1) == 0 || keys[i].mac.is_multicast()) {
-            v = flood_verdict(tenant);
+            flood_verdict(v, tenant);
           } else {
-            v = push(p, eps[i], eps[i].tunnel_id, last);
+            push(p, eps[i], eps[i].tunnel_id, last, nullptr, nullptr, v);
           }
           forwarded += v.ok();
         }
       }
     } else {
       for (std::size_t i = 0; i < burst.size(); ++i) {
+        verdict& v = out[i];
+        v = verdict{};
         if constexpr (mode == lookup_mode::l3) {
-          out[i] = encapsulate_l3(*burst[i], tenant, last);
+          encapsulate_l3(*burst[i], tenant, last, nullptr, v);
+        } else if (burst[i]->size() < wire::ethernet::header_size) {
+          drop(v, drop_reason::inner_truncated);
         } else {
-          out[i] = burst[i]->size() < wire::ethernet::header_size ? drop(drop_reason::inner_truncated)
-                                                                  : push(*burst[i], lookup_.endpoint, tenant, last);
+          push(*burst[i], lookup_.endpoint, tenant, last, nullptr, nullptr, v);
         }
-        forwarded += out[i].ok();
+        forwarded += v.ok();
       }
     }
     return forwarded;
@@ -324,9 +338,10 @@ class basic_pipeline {
     const header_template* last = nullptr;
     for (std::size_t i = 0; i < n; ++i) {
       B& c = *copies[i];
+      out[i] = verdict{};
       std::byte* p = c.append(inner.size());
       if (p == nullptr) {
-        out[i] = drop(drop_reason::no_headroom);
+        drop(out[i], drop_reason::no_headroom);
         continue;
       }
       std::memcpy(p, inner.data(), inner.size());
@@ -334,7 +349,7 @@ class basic_pipeline {
                                       .encap = flood_encap(targets[i]),
                                       .flags = table::endpoint_flags::static_entry,
                                       .tunnel_id = tenant};
-      out[i] = push(c, ep, tenant, last);
+      push(c, ep, tenant, last, nullptr, nullptr, out[i]);
       counters_.replicas += out[i].ok();
     }
     return n;
@@ -346,13 +361,36 @@ class basic_pipeline {
   // leaves pkt unchanged.
   template <packet_buffer B>
   [[nodiscard]] verdict decapsulate(B& pkt) noexcept {
+    verdict v;
+    decapsulate_into(pkt, v);
+    return v;
+  }
+
+  // decapsulate(burst, out): out[i] is burst[i]'s verdict; returns how many
+  // were delivered. PRECONDITION out.size() >= burst.size().
+  template <packet_buffer B>
+  std::size_t decapsulate(std::span<B* const> burst, std::span<verdict> out) noexcept {
+    NVO_ASSERT(out.size() >= burst.size());
+    std::size_t delivered = 0;
+    for (std::size_t i = 0; i < burst.size(); ++i) {
+      if (i + 1 < burst.size()) __builtin_prefetch(burst[i + 1]->data());
+      out[i] = verdict{};
+      decapsulate_into(*burst[i], out[i]);
+      delivered += out[i].ok();
+    }
+    return delivered;
+  }
+
+ private:
+  template <packet_buffer B>
+  void decapsulate_into(B& pkt, verdict& v) noexcept {
     const wire::const_bytes frame(pkt.data(), pkt.size());
     auto d = wire::dissect(frame, dissect_options_, pkt.rx_checksum());
-    if (!d) return malformed(d.error());
-    if (!encap_type::accepts(d->encap)) return drop(drop_reason::wrong_encapsulation);
-    if (!underlay_type::accepts(d->ip_version)) return drop(drop_reason::wrong_underlay);
+    if (!d) return malformed(v, d.error());
+    if (!encap_type::accepts(d->encap)) return drop(v, drop_reason::wrong_encapsulation);
+    if (!underlay_type::accepts(d->ip_version)) return drop(v, drop_reason::wrong_underlay);
     const wire::ip_address& local = d->ip_version == 4 ? options_.local_ipv4 : options_.local_ipv6;
-    if (!detail::same_address(d->outer_dst, local)) return drop(drop_reason::not_local);
+    if (!detail::same_address(d->outer_dst, local)) return drop(v, drop_reason::not_local);
 
     std::uint64_t tunnel_id = 0;
     wire::const_bytes inner = d->inner;
@@ -370,31 +408,30 @@ class basic_pipeline {
           // A segment of a larger frame. Its outer checks passed; the frame's
           // own (tenant, anti-spoofing, ECN, learning) run once it completes,
           // since only the first segment carries the context id.
-          if (!reassembler_) return drop(drop_reason::stt_needs_reassembly);
+          if (!reassembler_) return drop(v, drop_reason::stt_needs_reassembly);
           const stt::add_result a = reassembler_->add(stt::rx_segment_of(*d), now_);
           if (a.status == stt::outcome::held) {
             ++counters_.stt_held;
-            verdict v;
             v.act = action::held;
             v.encap = wire::encapsulation::stt;
-            return v;
+            return;
           }
-          if (a.status == stt::outcome::dropped) return drop(drop_reason::stt_reassembly);
-          if (a.frame.inner().size() < wire::ethernet::header_size) return malformed(wire::errc::inner_truncated);
+          if (a.status == stt::outcome::dropped) return drop(v, drop_reason::stt_reassembly);
+          if (a.frame.inner().size() < wire::ethernet::header_size) return malformed(v, wire::errc::inner_truncated);
           tunnel_id = a.frame.header.context_id;
           inner = a.frame.inner();
           outer_tos = a.frame.offload.outer_tos;
           reassembled = true;
           break;
         } else {
-          return drop(drop_reason::stt_needs_reassembly);
+          return drop(v, drop_reason::stt_needs_reassembly);
         }
       case wire::encapsulation::none: break;
     }
-    if (mode == lookup_mode::l2 && tunnel_id > wire::vxlan::max_vni) return drop(drop_reason::tunnel_id_out_of_range);
+    if (mode == lookup_mode::l2 && tunnel_id > wire::vxlan::max_vni) return drop(v, drop_reason::tunnel_id_out_of_range);
     const auto tenant = static_cast<std::uint32_t>(tunnel_id);
     if constexpr (anti_spoofing) {
-      if (!lookup_.table->is_member(tenant, d->outer_src)) return drop(drop_reason::spoofed_source);
+      if (!lookup_.table->is_member(tenant, d->outer_src)) return drop(v, drop_reason::spoofed_source);
     }
 
     // RFC 6040 egress: decide before anything is written.
@@ -403,15 +440,14 @@ class basic_pipeline {
     if (in.ip_version != 0) {
       const ecn_egress e = ecn_decapsulate(outer_tos, in.tos);
       counters_.ecn_alarms += e.alarm;
-      if (e.drop) return drop(drop_reason::ecn_not_ect_under_ce);
+      if (e.drop) return drop(v, drop_reason::ecn_not_ect_under_ce);
       new_ecn = e.ecn;
     }
     // A reassembled frame is delivered in the buffer of its last segment,
     // which must hold it (64 KiB buffers for STT peers that send large frames).
     if (reassembled && pkt.headroom() + pkt.size() + pkt.tailroom() < inner.size())
-      return drop(drop_reason::no_headroom);
+      return drop(v, drop_reason::no_headroom);
 
-    verdict v;
     v.act = action::forward;
     v.tenant = tenant;
     v.encap = d->encap;
@@ -439,49 +475,29 @@ class basic_pipeline {
     if (new_ecn != (in.tos & ecn_mask))
       detail::set_inner_ecn(wire::bytes(pkt.data() + in.l2_len, in.l3_len), in.ip_version, new_ecn);
     ++counters_.decapsulated;
-    return v;
   }
 
-  // decapsulate(burst, out): out[i] is burst[i]'s verdict; returns how many
-  // were delivered. PRECONDITION out.size() >= burst.size().
-  template <packet_buffer B>
-  std::size_t decapsulate(std::span<B* const> burst, std::span<verdict> out) noexcept {
-    NVO_ASSERT(out.size() >= burst.size());
-    std::size_t delivered = 0;
-    for (std::size_t i = 0; i < burst.size(); ++i) {
-      if (i + 1 < burst.size()) __builtin_prefetch(burst[i + 1]->data());
-      out[i] = decapsulate(*burst[i]);
-      delivered += out[i].ok();
-    }
-    return delivered;
-  }
-
- private:
-  static constexpr std::uint32_t max_stt_frame = 0xFFFF;
-
-  [[nodiscard]] verdict drop(drop_reason r) noexcept {
+  // The verdict helpers write into the caller's verdict, which the internal
+  // paths fill in place: a verdict built on the stack and copied out is
+  // reloaded as 16 bytes over narrow stores, a store-forwarding stall per
+  // packet. PRECONDITION for all: v is a fresh verdict{} (action drop).
+  void drop(verdict& v, drop_reason r) noexcept {
     ++counters_.drops[static_cast<std::size_t>(r)];
-    verdict v;
-    v.act = action::drop;
     v.reason = r;
-    return v;
   }
-  [[nodiscard]] verdict malformed(wire::errc e) noexcept {
+  void malformed(verdict& v, wire::errc e) noexcept {
     ++counters_.malformed[static_cast<std::size_t>(e)];
-    verdict v = drop(drop_reason::malformed);
+    drop(v, drop_reason::malformed);
     v.error = e;
-    return v;
   }
 
-  [[nodiscard]] verdict flood_verdict(std::uint32_t tenant) noexcept
+  void flood_verdict(verdict& v, std::uint32_t tenant) noexcept
     requires(mode == lookup_mode::l2)
   {
-    if (lookup_.table->flood_list_of(tenant) == nullptr) return drop(drop_reason::no_route);
+    if (lookup_.table->flood_list_of(tenant) == nullptr) return drop(v, drop_reason::no_route);
     ++counters_.flooded;
-    verdict v;
     v.act = action::flood;
     v.tenant = tenant;
-    return v;
   }
 
   // A flood list names remotes only: per_endpoint takes the encapsulation of
@@ -497,26 +513,25 @@ class basic_pipeline {
 
   // HNV: {VSID, inner dst IP}; ARP/ND for a known CA answered in place.
   template <packet_buffer B>
-  [[nodiscard]] verdict encapsulate_l3(B& pkt, std::uint32_t tenant, const header_template*& last,
-                                       std::span<B* const>* segments = nullptr) noexcept {
+  void encapsulate_l3(B& pkt, std::uint32_t tenant, const header_template*& last, segments_of<B>* segments,
+                      verdict& v) noexcept {
     const wire::const_bytes frame(pkt.data(), pkt.size());
     const auto l2 = parse_inner_l2(frame);
-    if (!l2) return drop(drop_reason::inner_truncated);
+    if (!l2) return drop(v, drop_reason::inner_truncated);
     if (const auto target = resolution_target(frame)) {
       table::l3_entry e;
-      if (!lookup_.table->lookup(tenant, *target, e)) return drop(drop_reason::no_route);
+      if (!lookup_.table->lookup(tenant, *target, e)) return drop(v, drop_reason::no_route);
       std::array<std::byte, 128> reply{};
       const auto n = build_resolution_reply(frame, e.ca_mac, reply);
-      if (!n) return drop(drop_reason::l3_unsupported_frame);
-      if (pkt.headroom() + pkt.size() < *n) return drop(drop_reason::no_headroom);
+      if (!n) return drop(v, drop_reason::l3_unsupported_frame);
+      if (pkt.headroom() + pkt.size() < *n) return drop(v, drop_reason::no_headroom);
       pkt.strip(pkt.size());
       std::memcpy(pkt.prepend(*n), reply.data(), *n);
       pkt.set_offload(offload_request{});
       ++counters_.replies;
-      verdict v;
       v.act = action::reply;
       v.tenant = tenant;
-      return v;
+      return;
     }
     const auto ip = frame.subspan(l2->l3_offset);
     wire::ip_address dst;
@@ -527,12 +542,12 @@ class basic_pipeline {
       wire::load_raw(ip, 24, a.octets);
       dst = a;
     } else {
-      return drop(drop_reason::l3_unsupported_frame);
+      return drop(v, drop_reason::l3_unsupported_frame);
     }
     table::l3_entry e;
-    if (!lookup_.table->lookup(tenant, dst, e)) return drop(drop_reason::no_route);
+    if (!lookup_.table->lookup(tenant, dst, e)) return drop(v, drop_reason::no_route);
     // The MAC is written only once the packet is certain to go out.
-    return push(pkt, e.endpoint, e.endpoint.tunnel_id, last, &e.ca_mac, segments);
+    push(pkt, e.endpoint, e.endpoint.tunnel_id, last, &e.ca_mac, segments, v);
   }
 
   // The endpoint's template. `last` is the one the same call used before:
@@ -555,37 +570,35 @@ class basic_pipeline {
   // push(): the template in front of the inner frame and every per-packet
   // field patched. Nothing is written before the last check has passed.
   template <packet_buffer B>
-  [[nodiscard]] verdict push(B& pkt, const table::tunnel_endpoint& ep, std::uint64_t tunnel_id,
-                             const header_template*& last, const wire::mac_address* new_dst_mac = nullptr,
-                             std::span<B* const>* segments = nullptr) noexcept {
-    if (!underlay_type::accepts(ep.provider.version)) return drop(drop_reason::wrong_underlay);
+  void push(B& pkt, const table::tunnel_endpoint& ep, std::uint64_t tunnel_id, const header_template*& last,
+            const wire::mac_address* new_dst_mac, segments_of<B>* segments, verdict& v) noexcept {
+    if (!underlay_type::accepts(ep.provider.version)) return drop(v, drop_reason::wrong_underlay);
     const header_template* t = template_for(ep, last);
-    if (t == nullptr) return drop(drop_reason::no_template);
+    if (t == nullptr) return drop(v, drop_reason::no_template);
     const wire::encapsulation encap = encap_type::kind != wire::encapsulation::none ? encap_type::kind : t->encap;
     const wire::const_bytes inner(pkt.data(), pkt.size());
     const detail::inner_info in = detail::read_inner(inner);
     if (encap != wire::encapsulation::stt && tunnel_id > wire::vxlan::max_vni)
-      return drop(drop_reason::tunnel_id_out_of_range);
+      return drop(v, drop_reason::tunnel_id_out_of_range);
     if (encap == wire::encapsulation::nvgre && in.l2_len != wire::ethernet::header_size)
-      return drop(drop_reason::nvgre_inner_vlan);
+      return drop(v, drop_reason::nvgre_inner_vlan);
     const std::size_t size = t->size;
     const std::size_t l3 = wire::ethernet::header_size;
     const std::size_t ip_len = size - l3 + inner.size();
     // STT carries frames of up to 64 KiB by segmenting them; the others refuse.
     const bool segmented = stt_capable && encap == wire::encapsulation::stt && ip_len > options_.underlay_mtu;
     if (segmented) {
-      if (inner.size() > stt::max_inner_length) return drop(drop_reason::inner_too_long);
+      if (inner.size() > stt::max_inner_length) return drop(v, drop_reason::inner_too_long);
     } else {
       if (ip_len > options_.underlay_mtu) {
         ++counters_.too_big;
-        verdict v;
         v.act = action::too_big;
         v.mtu = static_cast<std::uint16_t>(std::max<std::ptrdiff_t>(
             0, std::ptrdiff_t{options_.underlay_mtu} - std::ptrdiff_t(size - l3) - std::ptrdiff_t{in.l2_len}));
-        return v;
+        return;
       }
-      if (ip_len > 0xFFFF) return drop(drop_reason::inner_too_long);
-      if (pkt.headroom() < size) return drop(drop_reason::no_headroom);
+      if (ip_len > 0xFFFF) return drop(v, drop_reason::inner_too_long);
+      if (pkt.headroom() < size) return drop(v, drop_reason::no_headroom);
     }
 
     // Outer TOS/TTL/DF by the header rules.
@@ -597,7 +610,7 @@ class basic_pipeline {
     const bool df = r.df == df_mode::set || (r.df == df_mode::inherit && (in.df || in.ip_version == 6));
     const std::uint32_t hash = entropy_(inner);
     if constexpr (stt_capable) {
-      if (segmented) return push_segmented(pkt, *t, in, tunnel_id, hash, tos, ttl, df, new_dst_mac, segments);
+      if (segmented) return push_segmented(pkt, *t, in, tunnel_id, hash, tos, ttl, df, new_dst_mac, segments, v);
     }
 
     if (new_dst_mac != nullptr) std::memcpy(pkt.data(), new_dst_mac->octets.data(), 6);
@@ -678,11 +691,9 @@ class basic_pipeline {
     }
     pkt.set_offload(o);
     ++counters_.encapsulated;
-    verdict v;
     v.act = action::forward;
     v.tenant = static_cast<std::uint32_t>(tunnel_id);
     v.encap = encap;
-    return v;
   }
 
   // The STT frame header for an inner frame: V and T from the inner headers,
@@ -704,10 +715,9 @@ class basic_pipeline {
   // into them (stt::segmenter). The segment template is the endpoint's
   // template up to the TCP header with this frame's TTL and DF.
   template <packet_buffer B>
-  [[nodiscard]] verdict push_segmented(B& pkt, const header_template& t, const detail::inner_info& in,
-                                       std::uint64_t tunnel_id, std::uint32_t hash, std::uint8_t tos,
-                                       std::uint8_t ttl, bool df, const wire::mac_address* new_dst_mac,
-                                       std::span<B* const>* segments) noexcept {
+  void push_segmented(B& pkt, const header_template& t, const detail::inner_info& in, std::uint64_t tunnel_id,
+                      std::uint32_t hash, std::uint8_t tos, std::uint8_t ttl, bool df,
+                      const wire::mac_address* new_dst_mac, segments_of<B>* segments, verdict& v) noexcept {
     constexpr std::size_t l3 = wire::ethernet::header_size;
     std::array<std::byte, stt::max_template_size> headers;
     const std::size_t n = t.tunnel_offset;
@@ -720,7 +730,7 @@ class basic_pipeline {
       wire::store_u8(h, l3 + 7, ttl);
     }
     const auto st = stt::make_segment_template(h, options_.underlay_mtu);
-    if (!st) return drop(drop_reason::underlay_mtu_too_small);
+    if (!st) return drop(v, drop_reason::underlay_mtu_too_small);
     const std::size_t inner_size = pkt.size();
     const stt::frame_params params{stt_frame_header(in, tunnel_id), simd::stt_source_port(hash), tos};
     offload_request o;
@@ -732,15 +742,18 @@ class basic_pipeline {
     o.inner_l2_len = in.l2_len;
     o.inner_l3_len = in.l3_len;
     o.inner_l4_len = in.l4_len;
-    verdict v;
-    v.tenant = static_cast<std::uint32_t>(tunnel_id);
-    v.encap = wire::encapsulation::stt;
+    const auto done = [&](action act, std::size_t segments_made) noexcept {
+      v.act = act;
+      v.tenant = static_cast<std::uint32_t>(tunnel_id);
+      v.encap = wire::encapsulation::stt;
+      v.segments = static_cast<std::uint16_t>(segments_made);
+    };
     if constexpr (checksum_type::mode == checksum_mode::offload) {
       const std::size_t hs = stt::offload_header_size(*st);
-      if (pkt.headroom() < hs) return drop(drop_reason::no_headroom);
+      if (pkt.headroom() < hs) return drop(v, drop_reason::no_headroom);
       if (new_dst_mac != nullptr) std::memcpy(pkt.data(), new_dst_mac->octets.data(), 6);
       const auto m = segmenter_.segment_offload(*st, params, inner_size, wire::bytes(pkt.data() - hs, hs));
-      if (!m) return drop(drop_reason::inner_too_long);
+      if (!m) return drop(v, drop_reason::inner_too_long);
       (void)pkt.prepend(hs);
       o.tunnel_len = wire::stt::frame_header_size;
       o.l4_checksum_pending = true;
@@ -749,22 +762,16 @@ class basic_pipeline {
       o.tso_segment_size = m->tso_segsz;
       pkt.set_offload(o);
       ++counters_.encapsulated;
-      v.act = action::forward;
-      v.segments = m->segments;
-      return v;
+      done(action::forward, m->segments);
     } else {
       const std::size_t count = stt::segment_count(*st, inner_size);
-      if (segments == nullptr) {
-        v.act = action::segment;
-        v.segments = static_cast<std::uint16_t>(count);
-        return v;
-      }
-      if (segments->size() < count) return drop(drop_reason::stt_too_many_segments);
+      if (segments == nullptr) return done(action::segment, count);
+      if (segments->size() < count) return drop(v, drop_reason::stt_too_many_segments);
       for (std::size_t i = 0; i < count; ++i)
-        if ((*segments)[i]->tailroom() < stt::segment_size(*st, inner_size, i)) return drop(drop_reason::no_headroom);
+        if ((*segments)[i]->tailroom() < stt::segment_size(*st, inner_size, i)) return drop(v, drop_reason::no_headroom);
       if (new_dst_mac != nullptr) std::memcpy(pkt.data(), new_dst_mac->octets.data(), 6);
       std::size_t i = 0;
-      const auto r = segmenter_.segment(*st, params, wire::const_bytes(pkt.data(), inner_size),
+      [[maybe_unused]] const auto r = segmenter_.segment(*st, params, wire::const_bytes(pkt.data(), inner_size),
                                         [&](std::size_t size) noexcept -> wire::bytes {
                                           B& b = *(*segments)[i++];
                                           std::byte* d = b.append(size);
@@ -774,9 +781,7 @@ class basic_pipeline {
       NVO_ASSERT(r.has_value());  // room was checked above
       counters_.stt_segments_out += count;
       ++counters_.encapsulated;
-      v.act = action::forward;
-      v.segments = static_cast<std::uint16_t>(count);
-      return v;
+      done(action::forward, count);
     }
   }
 
