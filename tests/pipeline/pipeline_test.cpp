@@ -217,6 +217,32 @@ TEST_F(Fixture, PatchesLengthsIdEntropyAndChecksumPerPacket) {
   EXPECT_GT(std::set<std::uint16_t>(ports.begin(), ports.end()).size(), 1u);  // entropy differs per flow
 }
 
+// entropy::crc32c from the pipeline's parsed headers equals the flow hash of
+// the frame, for well-formed, truncated and corrupted tenant frames.
+TEST(Entropy, ParsedHeadersHashLikeTheFrame) {
+  const np::entropy::crc32c e{np::pipeline_options{}};
+  std::size_t checked = 0;
+  for (kind k : {kind::tcp4, kind::udp4, kind::icmp4, kind::tcp6, kind::udp6, kind::arp, kind::raw}) {
+    for (bool vlan : {false, true}) {
+      inner_spec s{.k = k, .size = 80, .vlan = vlan};
+      if (k == kind::tcp6 || k == kind::udp6) s.src_ip = v6(1), s.dst_ip = v6(2);
+      const bytes_vec base = make_inner(s);
+      for (std::size_t n = 14; n <= base.size(); ++n) {
+        const w::const_bytes f(base.data(), n);
+        EXPECT_EQ(e(f, np::parse_inner_headers(f)), e(f)) << n;
+        ++checked;
+      }
+      for (std::size_t i = 12; i < 60; ++i) {
+        bytes_vec f = base;
+        f[i] ^= std::byte{0x33};
+        EXPECT_EQ(e(f, np::parse_inner_headers(f)), nvo::simd::flow_hash_crc32c(nvo::simd::extract_flow_key(f))) << i;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000u);
+}
+
 TEST_F(Fixture, HeaderRulesDscpTtlDfAndEcnModes) {
   struct row {
     np::header_rules r;

@@ -128,6 +128,37 @@ TEST(FlowHash, DistinctFlowsSpreadAndEqualKeysAgree) {
   EXPECT_NE(nvo::simd::flow_hash_toeplitz(key, l2), 0u);
 }
 
+// flow_hash_crc32c(frame) reads the fields straight from the frame; it must
+// equal the hash of extract_flow_key's key for every frame, malformed and
+// truncated ones included (every prefix and single-byte corruption of
+// IPv4/IPv6 TCP/UDP, fragment, VLAN-tagged and non-IP frames).
+TEST(FlowHash, HashOfFrameEqualsHashOfItsKey) {
+  std::vector<std::vector<std::byte>> frames = {ipv4_frame(17), ipv4_frame(6), ipv4_frame(1), ipv4_frame(17, 0x2000),
+                                                ipv4_frame(17, 0x0010), ipv6_frame(17), ipv6_frame(6), ipv6_frame(0),
+                                                eth(0x0806), eth(0)};
+  auto tagged = frame({2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x81, 0, 0, 5});
+  auto v4 = ipv4_frame(6);
+  tagged.insert(tagged.end(), v4.begin() + 12, v4.end());
+  frames.push_back(tagged);
+  std::size_t checked = 0;
+  for (const auto& base : frames) {
+    for (std::size_t n = 0; n <= base.size(); ++n) {
+      const std::span<const std::byte> f(base.data(), n);
+      EXPECT_EQ(nvo::simd::flow_hash_crc32c(f), nvo::simd::flow_hash_crc32c(nvo::simd::extract_flow_key(f))) << n;
+      ++checked;
+    }
+    for (std::size_t i = 0; i < base.size(); ++i) {
+      auto f = base;
+      f[i] ^= std::byte{0x5A};
+      EXPECT_EQ(nvo::simd::flow_hash_crc32c(std::span<const std::byte>(f)),
+                nvo::simd::flow_hash_crc32c(nvo::simd::extract_flow_key(f)))
+          << i;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 900u);
+}
+
 TEST(Entropy, UdpSourcePortStaysInRangeAndCoversIt) {
   EXPECT_EQ(nvo::simd::udp_source_port(0), 49152);
   EXPECT_EQ(nvo::simd::udp_source_port(0xFFFFFFFFu), 65535);

@@ -82,61 +82,6 @@ inline constexpr std::size_t max_burst = 64;
 
 namespace detail {
 
-// The inner-frame fields encapsulation reads: IP TOS/TTL/DF for the header
-// rules, header lengths for the offload metadata and STT's frame header.
-struct inner_info {
-  std::uint16_t l2_len = 0;
-  std::uint16_t ethertype = 0;
-  std::uint8_t ip_version = 0;  // 0: not IP (or too short to be)
-  std::uint8_t tos = 0;         // IPv4 TOS / IPv6 traffic class
-  std::uint8_t ttl = 0;
-  bool df = false;
-  std::uint8_t protocol = 0;
-  std::uint16_t l3_len = 0;
-  std::uint16_t l4_len = 0;
-};
-
-[[nodiscard]] NVO_ALWAYS_INLINE inner_info read_inner(wire::const_bytes f) noexcept {
-  inner_info in;
-  std::size_t l3 = wire::ethernet::header_size;
-  std::uint16_t type = wire::load_be16(f, 12);
-  if (type == wire::ethernet::ethertype_vlan && f.size() >= l3 + wire::ethernet::vlan_tag_size) {
-    type = wire::load_be16(f, 16);
-    l3 += wire::ethernet::vlan_tag_size;
-  }
-  in.l2_len = static_cast<std::uint16_t>(l3);
-  in.ethertype = type;
-  const auto ip = f.subspan(l3);
-  // An IP header is used only when it is complete: a tenant's truncated or
-  // inconsistent header makes the frame "not IP" for the header rules and ECN.
-  if (type == wire::ethernet::ethertype_ipv4 && ip.size() >= wire::ipv4::min_header_size &&
-      (wire::load_u8(ip, 0) >> 4) == 4) {
-    const std::size_t ihl = std::size_t{wire::load_u8(ip, 0) & 0x0Fu} * 4;
-    if (ihl < wire::ipv4::min_header_size || ihl > ip.size()) return in;
-    in.ip_version = 4;
-    in.tos = wire::load_u8(ip, 1);
-    in.ttl = wire::load_u8(ip, 8);
-    in.df = (wire::load_be16(ip, 6) & wire::ipv4::flag_dont_fragment) != 0;
-    in.protocol = wire::load_u8(ip, 9);
-    in.l3_len = static_cast<std::uint16_t>(ihl);
-  } else if (type == wire::ethernet::ethertype_ipv6 && ip.size() >= wire::ipv6::header_size &&
-             (wire::load_u8(ip, 0) >> 4) == 6) {
-    in.ip_version = 6;
-    in.tos = static_cast<std::uint8_t>(wire::load_be16(ip, 0) >> 4);
-    in.ttl = wire::load_u8(ip, 7);
-    in.protocol = wire::load_u8(ip, 6);
-    in.l3_len = wire::ipv6::header_size;
-  } else {
-    return in;
-  }
-  const auto l4 = ip.subspan(in.l3_len);
-  if (in.protocol == wire::ipv4::protocol_tcp && l4.size() >= wire::tcp::header_size)
-    in.l4_len = static_cast<std::uint16_t>((wire::load_u8(l4, 12) >> 4) * 4);
-  else if (in.protocol == wire::ipv4::protocol_udp && l4.size() >= wire::udp::header_size)
-    in.l4_len = wire::udp::header_size;
-  return in;
-}
-
 // a == b for addresses, as three loads and compares (the defaulted == of a
 // 17-byte array is a memcmp call).
 [[nodiscard]] NVO_ALWAYS_INLINE bool same_address(const wire::ip_address& a, const wire::ip_address& b) noexcept {
@@ -435,7 +380,7 @@ class basic_pipeline {
     }
 
     // RFC 6040 egress: decide before anything is written.
-    const detail::inner_info in = detail::read_inner(inner);
+    const inner_headers in = parse_inner_headers(inner);
     std::uint8_t new_ecn = in.tos & ecn_mask;
     if (in.ip_version != 0) {
       const ecn_egress e = ecn_decapsulate(outer_tos, in.tos);
@@ -577,7 +522,7 @@ class basic_pipeline {
     if (t == nullptr) return drop(v, drop_reason::no_template);
     const wire::encapsulation encap = encap_type::kind != wire::encapsulation::none ? encap_type::kind : t->encap;
     const wire::const_bytes inner(pkt.data(), pkt.size());
-    const detail::inner_info in = detail::read_inner(inner);
+    const inner_headers in = parse_inner_headers(inner);
     if (encap != wire::encapsulation::stt && tunnel_id > wire::vxlan::max_vni)
       return drop(v, drop_reason::tunnel_id_out_of_range);
     if (encap == wire::encapsulation::nvgre && in.l2_len != wire::ethernet::header_size)
@@ -608,7 +553,12 @@ class basic_pipeline {
     const auto tos = static_cast<std::uint8_t>(dscp << 2 | ecn_encapsulate(r.ecn, in.ip_version ? in.tos : 0));
     const std::uint8_t ttl = r.ttl == ttl_mode::inherit && in.ip_version != 0 ? in.ttl : r.ttl_value;
     const bool df = r.df == df_mode::set || (r.df == df_mode::inherit && (in.df || in.ip_version == 6));
-    const std::uint32_t hash = entropy_(inner);
+    std::uint32_t hash;
+    if constexpr (requires { entropy_(inner, in); }) {
+      hash = entropy_(inner, in);
+    } else {
+      hash = entropy_(inner);
+    }
     if constexpr (stt_capable) {
       if (segmented) return push_segmented(pkt, *t, in, tunnel_id, hash, tos, ttl, df, new_dst_mac, segments, v);
     }
@@ -699,7 +649,7 @@ class basic_pipeline {
   // The STT frame header for an inner frame: V and T from the inner headers,
   // the L4 offset (from the inner frame's start) when its L4 header is known.
   // C and P stay clear: a tenant's frame comes with no checksum verdict.
-  [[nodiscard]] static wire::stt::frame_header stt_frame_header(const detail::inner_info& in,
+  [[nodiscard]] static wire::stt::frame_header stt_frame_header(const inner_headers& in,
                                                                 std::uint64_t context) noexcept {
     wire::stt::frame_header h;
     if (in.ip_version == 4) h.flags |= wire::stt::flag_ipv4;
@@ -715,7 +665,7 @@ class basic_pipeline {
   // into them (stt::segmenter). The segment template is the endpoint's
   // template up to the TCP header with this frame's TTL and DF.
   template <packet_buffer B>
-  void push_segmented(B& pkt, const header_template& t, const detail::inner_info& in, std::uint64_t tunnel_id,
+  void push_segmented(B& pkt, const header_template& t, const inner_headers& in, std::uint64_t tunnel_id,
                       std::uint32_t hash, std::uint8_t tos, std::uint8_t ttl, bool df,
                       const wire::mac_address* new_dst_mac, segments_of<B>* segments, verdict& v) noexcept {
     constexpr std::size_t l3 = wire::ethernet::header_size;

@@ -37,7 +37,12 @@
 #include "nvo/table/forwarding.hpp"
 #include "nvo/table/policy.hpp"
 #include "nvo/wire/encapsulation.hpp"
+#include "nvo/wire/ethernet.hpp"
+#include "nvo/wire/ipv4.hpp"
+#include "nvo/wire/ipv6.hpp"
 #include "nvo/wire/result.hpp"
+#include "nvo/wire/tcp.hpp"
+#include "nvo/wire/udp.hpp"
 #include "nvo/wire/vxlan.hpp"
 
 NVO_BEGIN_NAMESPACE
@@ -73,6 +78,75 @@ struct pipeline_options {
   bool stt_reassembly = true;
   stt::reassembler_options reassembly{};
 };
+
+// The inner-frame fields encapsulation reads, parsed once per packet: IP
+// TOS/TTL/DF for the header rules, header lengths for the offload metadata
+// and STT's frame header, and what the flow hash needs (an entropy policy
+// may take them instead of parsing the frame again).
+struct inner_headers {
+  std::uint16_t l2_len = 0;     // Ethernet [+ one 802.1Q tag]: where L3 starts
+  std::uint16_t ethertype = 0;  // after the tag (802.1Q with l2_len 14: the tag is truncated)
+  std::uint8_t ip_version = 0;  // 0: not IP (or a truncated or inconsistent header)
+  std::uint8_t tos = 0;         // IPv4 TOS / IPv6 traffic class
+  std::uint8_t ttl = 0;
+  bool df = false;
+  std::uint8_t protocol = 0;
+  std::uint16_t l3_len = 0;
+  std::uint16_t l4_len = 0;
+  std::uint32_t ports = 0;  // TCP/UDP source << 16 | destination, 0 without them (and for IPv4 fragments)
+};
+
+// PRECONDITION: f.size() >= 14. An IP header is used only when it is
+// complete: a tenant's truncated or inconsistent header makes the frame "not
+// IP" for the header rules, ECN and the flow hash (as simd::extract_flow_key).
+[[nodiscard]] NVO_ALWAYS_INLINE inner_headers parse_inner_headers(wire::const_bytes f) noexcept {
+  inner_headers in;
+  std::size_t l3 = wire::ethernet::header_size;
+  std::uint16_t type = wire::load_be16(f, 12);
+  if (type == wire::ethernet::ethertype_vlan) {
+    if (f.size() < l3 + wire::ethernet::vlan_tag_size) {  // l2_len 14 and ethertype 802.1Q: the tag is cut off
+      in.l2_len = static_cast<std::uint16_t>(l3);
+      in.ethertype = type;
+      return in;
+    }
+    type = wire::load_be16(f, 16);
+    l3 += wire::ethernet::vlan_tag_size;
+  }
+  in.l2_len = static_cast<std::uint16_t>(l3);
+  in.ethertype = type;
+  const auto ip = f.subspan(l3);
+  bool fragment = false;
+  if (type == wire::ethernet::ethertype_ipv4 && ip.size() >= wire::ipv4::min_header_size &&
+      (wire::load_u8(ip, 0) >> 4) == 4) {
+    const std::size_t ihl = std::size_t{wire::load_u8(ip, 0) & 0x0Fu} * 4;
+    if (ihl < wire::ipv4::min_header_size || ihl > ip.size()) return in;
+    in.ip_version = 4;
+    in.tos = wire::load_u8(ip, 1);
+    in.ttl = wire::load_u8(ip, 8);
+    const std::uint16_t frag = wire::load_be16(ip, 6);
+    in.df = (frag & wire::ipv4::flag_dont_fragment) != 0;
+    fragment = (frag & (wire::ipv4::flag_more_fragments | wire::ipv4::fragment_offset_mask)) != 0;
+    in.protocol = wire::load_u8(ip, 9);
+    in.l3_len = static_cast<std::uint16_t>(ihl);
+  } else if (type == wire::ethernet::ethertype_ipv6 && ip.size() >= wire::ipv6::header_size &&
+             (wire::load_u8(ip, 0) >> 4) == 6) {
+    in.ip_version = 6;
+    in.tos = static_cast<std::uint8_t>(wire::load_be16(ip, 0) >> 4);
+    in.ttl = wire::load_u8(ip, 7);
+    in.protocol = wire::load_u8(ip, 6);
+    in.l3_len = wire::ipv6::header_size;
+  } else {
+    return in;
+  }
+  const auto l4 = ip.subspan(in.l3_len);
+  const bool tcp = in.protocol == wire::ipv4::protocol_tcp, udp = in.protocol == wire::ipv4::protocol_udp;
+  if ((tcp || udp) && !fragment && l4.size() >= 4) in.ports = wire::load_be32(l4, 0);
+  if (tcp && l4.size() >= wire::tcp::header_size)
+    in.l4_len = static_cast<std::uint16_t>((wire::load_u8(l4, 12) >> 4) * 4);
+  else if (udp && l4.size() >= wire::udp::header_size)
+    in.l4_len = wire::udp::header_size;
+  return in;
+}
 
 // ---- encapsulation -------------------------------------------------------------
 namespace encap {
@@ -157,12 +231,18 @@ concept lookup_kind = std::copy_constructible<L> && requires {
 // ---- entropy -------------------------------------------------------------------
 // An entropy policy is constructed from the options and hashes an inner frame
 // to 32 bits, which the pipeline maps into the VXLAN source port range, the
-// NVGRE FlowID or the STT source port.
+// NVGRE FlowID or the STT source port. It may also take the frame's
+// inner_headers (parsed once per packet), which the pipeline then passes.
 namespace entropy {
 struct crc32c {
   explicit crc32c(const pipeline_options&) noexcept {}
   [[nodiscard]] NVO_ALWAYS_INLINE std::uint32_t operator()(wire::const_bytes inner) const noexcept {
     return simd::flow_hash_crc32c(inner);
+  }
+  // The same value from headers the pipeline has parsed already: only the
+  // addresses are read from the frame.
+  [[nodiscard]] NVO_ALWAYS_INLINE std::uint32_t operator()(wire::const_bytes inner, const inner_headers& h) const noexcept {
+    return simd::flow_hash_crc32c_parsed(inner, h.l2_len, h.ethertype, h.ip_version, h.protocol, h.ports);
   }
 };
 // toeplitz: the NIC's RSS hash with the configured key, so the underlay

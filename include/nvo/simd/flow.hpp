@@ -12,8 +12,8 @@
 #pragma once
 
 #include <array>
-#include <cstddef>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -128,55 +128,83 @@ constexpr void read_ports(flow_key& k, wire::const_bytes l4) noexcept {
   return crc32c(std::as_bytes(std::span(k.dst_ip.octets).first(n)), h);
 }
 
-// flow_hash_crc32c(extract_flow_key(frame)) in one pass over the frame, the
-// fields fed to crc32 straight from the packet: no flow_key is built (its
-// byte-wise address stores, reloaded as whole words, stall on store forwarding).
+// flow_hash_crc32c(extract_flow_key(frame)) from fields a caller has parsed
+// already, reading only the addresses from the frame: l3_offset and ethertype
+// after at most one 802.1Q tag (ethertype 802.1Q at offset 14: the tag is
+// truncated, a flow_kind::none frame), ip_version 0 for a non-IP (or
+// malformed IP) frame, protocol, and ports = source << 16 | destination (0
+// without them, and for IPv4 fragments). No flow_key is built: its byte-wise
+// address stores, reloaded as words, would stall on store forwarding.
+// PRECONDITION: frame.size() >= 14; with ip_version 4 or 6, a complete IP
+// header at l3_offset.
+[[nodiscard]] NVO_ALWAYS_INLINE std::uint32_t flow_hash_crc32c_parsed(wire::const_bytes frame, std::size_t l3_offset,
+                                                                      std::uint16_t ethertype, std::uint8_t ip_version,
+                                                                      std::uint8_t protocol, std::uint32_t ports,
+                                                                      std::uint32_t seed = 0) noexcept {
+  const auto le64 = [&](std::size_t off) noexcept {  // crc32c_u64 takes bytes in little-endian order
+    std::uint64_t v;
+    std::memcpy(&v, frame.data() + off, 8);
+    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+    return v;
+  };
+  const auto first = [&](flow_kind kind, std::uint8_t p, std::uint16_t type, std::uint32_t pp) noexcept {
+    return crc32c_u64((std::uint64_t{static_cast<std::uint8_t>(kind)} << 56) | (std::uint64_t{p} << 48) |
+                          (std::uint64_t{type} << 32) | pp,
+                      seed);
+  };
+  if (ip_version == 4) {  // source and destination are adjacent: one 8-byte step for both
+    return crc32c_u64(le64(l3_offset + 12), first(flow_kind::ipv4, protocol, ethertype, ports));
+  }
+  if (ip_version == 6) {
+    std::uint32_t h = first(flow_kind::ipv6, protocol, ethertype, ports);
+    for (std::size_t off = 8; off < 40; off += 8) h = crc32c_u64(le64(l3_offset + off), h);
+    return h;
+  }
+  if (ethertype == wire::ethernet::ethertype_vlan && l3_offset == wire::ethernet::header_size) {
+    std::uint32_t h = first(flow_kind::none, 0, 0, 0);  // flow_key{}: zero addresses
+    for (int i = 0; i < 4; ++i) h = crc32c_u64(0, h);
+    return h;
+  }
+  const std::uint64_t dst = wire::load_be64(frame, 0) >> 16;
+  const std::uint64_t src = wire::load_be64(frame, 6) >> 16;
+  return crc32c_u64(src ^ (dst << 16), first(flow_kind::l2, 0, ethertype, 0));
+}
+
+// flow_hash_crc32c(extract_flow_key(frame)) in one pass over the frame.
 [[nodiscard]] NVO_ALWAYS_INLINE std::uint32_t flow_hash_crc32c(wire::const_bytes frame, std::uint32_t seed = 0) noexcept {
   namespace ethernet = wire::ethernet;
   if (frame.size() < ethernet::header_size) return flow_hash_crc32c(flow_key{}, seed);
   std::size_t l3_offset = ethernet::header_size;
   std::uint16_t ethertype = wire::load_be16(frame, 12);
   if (ethertype == ethernet::ethertype_vlan) {
+    if (frame.size() < l3_offset + ethernet::vlan_tag_size) return flow_hash_crc32c(flow_key{}, seed);
     l3_offset += ethernet::vlan_tag_size;
-    if (frame.size() < l3_offset) return flow_hash_crc32c(flow_key{}, seed);
     ethertype = wire::load_be16(frame, 16);
   }
   const auto l3 = frame.subspan(l3_offset);
-  const auto le64 = [](wire::const_bytes b, std::size_t off) __attribute__((always_inline)) {  // crc32c_u64 takes bytes in little-endian order
-    std::uint64_t v;
-    std::memcpy(&v, b.data() + off, 8);
-    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
-    return v;
-  };
-  const auto word = [&](flow_kind kind, std::uint8_t protocol, std::uint32_t ports) __attribute__((always_inline)) {
-    return crc32c_u64((std::uint64_t{static_cast<std::uint8_t>(kind)} << 56) | (std::uint64_t{protocol} << 48) |
-                          (std::uint64_t{ethertype} << 32) | ports,
-                      seed);
-  };
-  const auto ports_of = [](std::uint8_t protocol, wire::const_bytes l4) __attribute__((always_inline)) -> std::uint32_t {
+  const auto ports_of = [](std::uint8_t protocol, wire::const_bytes l4) noexcept -> std::uint32_t {
     return (protocol == wire::ipv4::protocol_tcp || protocol == wire::ipv4::protocol_udp) && l4.size() >= 4
                ? wire::load_be32(l4, 0)
                : 0;
   };
+  std::uint8_t version = 0, protocol = 0;
+  std::uint32_t ports = 0;
   if (ethertype == ethernet::ethertype_ipv4 && l3.size() >= wire::ipv4::min_header_size &&
       (wire::load_u8(l3, 0) >> 4) == 4) {
     const std::size_t ihl = std::size_t{wire::load_u8(l3, 0) & 0x0Fu} * 4;
     if (ihl >= wire::ipv4::min_header_size && ihl <= l3.size()) {
-      const std::uint8_t protocol = wire::load_u8(l3, 9);
-      const std::uint32_t ports = (wire::load_be16(l3, 6) & 0x3FFFu) == 0 ? ports_of(protocol, l3.subspan(ihl)) : 0;
-      // Source and destination are adjacent: one 8-byte step for both.
-      return crc32c_u64(le64(l3, 12), word(flow_kind::ipv4, protocol, ports));
+      version = 4;
+      protocol = wire::load_u8(l3, 9);
+      // Only the first fragment carries ports; hashing them would split the flow.
+      if ((wire::load_be16(l3, 6) & 0x3FFFu) == 0) ports = ports_of(protocol, l3.subspan(ihl));
     }
   } else if (ethertype == ethernet::ethertype_ipv6 && l3.size() >= wire::ipv6::header_size &&
              (wire::load_u8(l3, 0) >> 4) == 6) {
-    const std::uint8_t protocol = wire::load_u8(l3, 6);
-    std::uint32_t h = word(flow_kind::ipv6, protocol, ports_of(protocol, l3.subspan(wire::ipv6::header_size)));
-    for (std::size_t off = 8; off < 40; off += 8) h = crc32c_u64(le64(l3, off), h);
-    return h;
+    version = 6;
+    protocol = wire::load_u8(l3, 6);
+    ports = ports_of(protocol, l3.subspan(wire::ipv6::header_size));
   }
-  const std::uint64_t dst = wire::load_be64(frame, 0) >> 16;
-  const std::uint64_t src = wire::load_be64(frame, 6) >> 16;
-  return crc32c_u64(src ^ (dst << 16), word(flow_kind::l2, 0, 0));
+  return flow_hash_crc32c_parsed(frame, l3_offset, ethertype, version, protocol, ports, seed);
 }
 
 // A source port in [lo, hi] from a 32-bit hash (multiply-shift keeps it uniform
