@@ -334,8 +334,14 @@ class basic_pipeline {
     if (!d) return malformed(v, d.error());
     if (!encap_type::accepts(d->encap)) return drop(v, drop_reason::wrong_encapsulation);
     if (!underlay_type::accepts(d->ip_version)) return drop(v, drop_reason::wrong_underlay);
-    const wire::ip_address& local = d->ip_version == 4 ? options_.local_ipv4 : options_.local_ipv6;
-    if (!detail::same_address(d->outer_dst, local)) return drop(v, drop_reason::not_local);
+    // The outer destination compared in the packet: d's copy of it was
+    // written with narrower stores than a word compare would read back.
+    const std::size_t l3 = d->outer_ethernet.size();
+    if (d->ip_version == 4 ? std::memcmp(frame.data() + l3 + 16, options_.local_ipv4.octets.data(), 4) != 0 ||
+                                 !options_.local_ipv4.is_v4()
+                           : std::memcmp(frame.data() + l3 + 24, options_.local_ipv6.octets.data(), 16) != 0 ||
+                                 !options_.local_ipv6.is_v6())
+      return drop(v, drop_reason::not_local);
 
     std::uint64_t tunnel_id = 0;
     wire::const_bytes inner = d->inner;

@@ -32,7 +32,7 @@ struct header {
 };
 
 // RFC 8200 4 and the IANA "IPv6 Extension Header Types" registry.
-[[nodiscard]] constexpr bool is_extension_header(std::uint8_t next_header) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr bool is_extension_header(std::uint8_t next_header) noexcept {
   switch (next_header) {
     case 0:    // Hop-by-Hop Options
     case 43:   // Routing

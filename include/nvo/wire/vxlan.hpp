@@ -31,7 +31,8 @@ struct header {
 
 // Requires the I flag; under reserved_bits::strict also that every reserved bit
 // is zero (OVS, VPP and Linux behaviour; RFC 7348 says ignore).
-[[nodiscard]] constexpr result<header> parse(const_bytes in, reserved_bits policy = reserved_bits::strict) noexcept {
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr result<header> parse(const_bytes in,
+                                                           reserved_bits policy = reserved_bits::strict) noexcept {
   if (in.size() < header_size) return errc::truncated;
   const std::uint32_t w0 = load_be32(in, 0);
   const std::uint32_t w1 = load_be32(in, 4);
