@@ -41,6 +41,12 @@ struct flow_key {
 };
 
 namespace detail {
+// TCP/UDP source << 16 | destination, or 0.
+[[nodiscard]] NVO_ALWAYS_INLINE constexpr std::uint32_t ports_of(std::uint8_t protocol, wire::const_bytes l4) noexcept {
+  return (protocol == wire::ipv4::protocol_tcp || protocol == wire::ipv4::protocol_udp) && l4.size() >= 4
+             ? wire::load_be32(l4, 0)
+             : 0;
+}
 constexpr void read_ports(flow_key& k, wire::const_bytes l4) noexcept {
   if ((k.protocol == wire::ipv4::protocol_tcp || k.protocol == wire::ipv4::protocol_udp) && l4.size() >= 4) {
     k.has_ports = true;
@@ -141,33 +147,39 @@ constexpr void read_ports(flow_key& k, wire::const_bytes l4) noexcept {
                                                                       std::uint16_t ethertype, std::uint8_t ip_version,
                                                                       std::uint8_t protocol, std::uint32_t ports,
                                                                       std::uint32_t seed = 0) noexcept {
-  const auto le64 = [&](std::size_t off) noexcept {  // crc32c_u64 takes bytes in little-endian order
-    std::uint64_t v;
-    std::memcpy(&v, frame.data() + off, 8);
-    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
-    return v;
-  };
-  const auto first = [&](flow_kind kind, std::uint8_t p, std::uint16_t type, std::uint32_t pp) noexcept {
-    return crc32c_u64((std::uint64_t{static_cast<std::uint8_t>(kind)} << 56) | (std::uint64_t{p} << 48) |
-                          (std::uint64_t{type} << 32) | pp,
-                      seed);
-  };
-  if (ip_version == 4) {  // source and destination are adjacent: one 8-byte step for both
-    return crc32c_u64(le64(l3_offset + 12), first(flow_kind::ipv4, protocol, ethertype, ports));
+  const flow_kind kind = ip_version == 4   ? flow_kind::ipv4
+                         : ip_version == 6 ? flow_kind::ipv6
+                         : ethertype == wire::ethernet::ethertype_vlan && l3_offset == wire::ethernet::header_size
+                             ? flow_kind::none
+                             : flow_kind::l2;
+  const std::uint8_t p = kind == flow_kind::ipv4 || kind == flow_kind::ipv6 ? protocol : 0;
+  const std::uint16_t type = kind == flow_kind::none ? 0 : ethertype;
+  const std::uint32_t pp = kind == flow_kind::ipv4 || kind == flow_kind::ipv6 ? ports : 0;
+  std::uint32_t h = crc32c_u64((std::uint64_t{static_cast<std::uint8_t>(kind)} << 56) | (std::uint64_t{p} << 48) |
+                                   (std::uint64_t{type} << 32) | pp,
+                               seed);
+  // crc32c_u64 takes the bytes in little-endian order.
+  std::uint64_t w;
+  if (kind == flow_kind::ipv4) {  // source and destination are adjacent: one 8-byte step for both
+    std::memcpy(&w, frame.data() + l3_offset + 12, 8);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+    return crc32c_u64(w, h);
   }
-  if (ip_version == 6) {
-    std::uint32_t h = first(flow_kind::ipv6, protocol, ethertype, ports);
-    for (std::size_t off = 8; off < 40; off += 8) h = crc32c_u64(le64(l3_offset + off), h);
+  if (kind == flow_kind::ipv6) {
+    for (std::size_t off = 8; off < 40; off += 8) {
+      std::memcpy(&w, frame.data() + l3_offset + off, 8);
+      if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+      h = crc32c_u64(w, h);
+    }
     return h;
   }
-  if (ethertype == wire::ethernet::ethertype_vlan && l3_offset == wire::ethernet::header_size) {
-    std::uint32_t h = first(flow_kind::none, 0, 0, 0);  // flow_key{}: zero addresses
+  if (kind == flow_kind::none) {  // flow_key{}: zero addresses
     for (int i = 0; i < 4; ++i) h = crc32c_u64(0, h);
     return h;
   }
   const std::uint64_t dst = wire::load_be64(frame, 0) >> 16;
   const std::uint64_t src = wire::load_be64(frame, 6) >> 16;
-  return crc32c_u64(src ^ (dst << 16), first(flow_kind::l2, 0, ethertype, 0));
+  return crc32c_u64(src ^ (dst << 16), h);
 }
 
 // flow_hash_crc32c(extract_flow_key(frame)) in one pass over the frame.
@@ -182,11 +194,6 @@ constexpr void read_ports(flow_key& k, wire::const_bytes l4) noexcept {
     ethertype = wire::load_be16(frame, 16);
   }
   const auto l3 = frame.subspan(l3_offset);
-  const auto ports_of = [](std::uint8_t protocol, wire::const_bytes l4) noexcept -> std::uint32_t {
-    return (protocol == wire::ipv4::protocol_tcp || protocol == wire::ipv4::protocol_udp) && l4.size() >= 4
-               ? wire::load_be32(l4, 0)
-               : 0;
-  };
   std::uint8_t version = 0, protocol = 0;
   std::uint32_t ports = 0;
   if (ethertype == ethernet::ethertype_ipv4 && l3.size() >= wire::ipv4::min_header_size &&
@@ -196,13 +203,13 @@ constexpr void read_ports(flow_key& k, wire::const_bytes l4) noexcept {
       version = 4;
       protocol = wire::load_u8(l3, 9);
       // Only the first fragment carries ports; hashing them would split the flow.
-      if ((wire::load_be16(l3, 6) & 0x3FFFu) == 0) ports = ports_of(protocol, l3.subspan(ihl));
+      if ((wire::load_be16(l3, 6) & 0x3FFFu) == 0) ports = detail::ports_of(protocol, l3.subspan(ihl));
     }
   } else if (ethertype == ethernet::ethertype_ipv6 && l3.size() >= wire::ipv6::header_size &&
              (wire::load_u8(l3, 0) >> 4) == 6) {
     version = 6;
     protocol = wire::load_u8(l3, 6);
-    ports = ports_of(protocol, l3.subspan(wire::ipv6::header_size));
+    ports = detail::ports_of(protocol, l3.subspan(wire::ipv6::header_size));
   }
   return flow_hash_crc32c_parsed(frame, l3_offset, ethertype, version, protocol, ports, seed);
 }
