@@ -519,12 +519,14 @@ class tunnel {
 }  // namespace baseline
 
 // ---------------------------------------------------------------------------
-// nvo configured for the same fixed tunnel.
+// nvo configured for the same fixed tunnel. The baseline's header rules are
+// constants (the defaults), so nvo's are fixed at compile time too.
 template <class Encap, class Underlay>
 using fixed_pipeline =
     np::basic_pipeline<np::policy::encapsulation<Encap>, np::policy::underlay<Underlay>,
                        np::policy::lookup<np::lookup::fixed>, np::policy::entropy<np::entropy::crc32c>,
-                       np::policy::checksum<np::checksum::zero_udp>>;
+                       np::policy::checksum<np::checksum::zero_udp>,
+                       np::policy::header_rules<np::rules::fixed<np::header_rules{}>>>;
 
 np::pipeline_options options_for(const w::ip_address& local) {
   np::pipeline_options o;
