@@ -138,6 +138,17 @@ class basic_pipeline {
 
   static constexpr bool stt_capable = encap_type::accepts(wire::encapsulation::stt);
 
+ private:
+  // The templates one call has used, so a burst looks each endpoint up once:
+  // a pointer for lookup::fixed, else 16 direct-mapped slots keyed by the
+  // PA's last octet. It lives only for one call, so no pointer in it
+  // outlives the reader's quiescent state.
+  struct template_cache {
+    std::array<const header_template*, mode == lookup_mode::fixed ? 1 : 16> slot{};
+  };
+
+ public:
+
   basic_pipeline(const pipeline_options& o, lookup_type lookup, const templates_type& templates)
       : options_(o), lookup_(lookup), templates_(&templates), entropy_(o), ipv4_id_(o.ipv4_id_start),
         segmenter_(o.instance_id, 8, o.stt_seed.value_or(stt::random_seed())),
@@ -189,18 +200,18 @@ class basic_pipeline {
   void encapsulate_one(B& pkt, std::uint32_t tenant, segments_of<B>* segments, verdict& v) noexcept {
     const wire::const_bytes frame(pkt.data(), pkt.size());
     if (frame.size() < wire::ethernet::header_size) return drop(v, drop_reason::inner_truncated);
-    const header_template* last = nullptr;
+    template_cache cache;
     if constexpr (mode == lookup_mode::l2) {
       if (tenant > wire::vxlan::max_vni) return drop(v, drop_reason::tunnel_id_out_of_range);
       wire::mac_address dst;
       wire::load_raw(frame, 0, dst.octets);
       table::tunnel_endpoint ep;
       if (dst.is_multicast() || !lookup_.table->lookup(tenant, dst, ep)) return flood_verdict(v, tenant);
-      push(pkt, ep, ep.tunnel_id, last, nullptr, segments, v);
+      push(pkt, ep, ep.tunnel_id, cache, nullptr, segments, v);
     } else if constexpr (mode == lookup_mode::l3) {
-      encapsulate_l3(pkt, tenant, last, segments, v);
+      encapsulate_l3(pkt, tenant, cache, segments, v);
     } else {
-      push(pkt, lookup_.endpoint, tenant, last, nullptr, segments, v);
+      push(pkt, lookup_.endpoint, tenant, cache, nullptr, segments, v);
     }
   }
 
@@ -213,7 +224,7 @@ class basic_pipeline {
   std::size_t encapsulate(std::span<B* const> burst, std::uint32_t tenant, std::span<verdict> out) noexcept {
     NVO_ASSERT(out.size() >= burst.size());
     std::size_t forwarded = 0;
-    const header_template* last = nullptr;
+    template_cache cache;
     if constexpr (mode == lookup_mode::l2) {
       if (tenant > wire::vxlan::max_vni) {
         for (std::size_t i = 0; i < burst.size(); ++i) {
@@ -242,7 +253,7 @@ class basic_pipeline {
           } else if (((hits >> i) & 1) == 0 || keys[i].mac.is_multicast()) {
             flood_verdict(v, tenant);
           } else {
-            push(p, eps[i], eps[i].tunnel_id, last, nullptr, nullptr, v);
+            push(p, eps[i], eps[i].tunnel_id, cache, nullptr, nullptr, v);
           }
           forwarded += v.ok();
         }
@@ -252,11 +263,11 @@ class basic_pipeline {
         verdict& v = out[i];
         v = verdict{};
         if constexpr (mode == lookup_mode::l3) {
-          encapsulate_l3(*burst[i], tenant, last, nullptr, v);
+          encapsulate_l3(*burst[i], tenant, cache, nullptr, v);
         } else if (burst[i]->size() < wire::ethernet::header_size) {
           drop(v, drop_reason::inner_truncated);
         } else {
-          push(*burst[i], lookup_.endpoint, tenant, last, nullptr, nullptr, v);
+          push(*burst[i], lookup_.endpoint, tenant, cache, nullptr, nullptr, v);
         }
         forwarded += v.ok();
       }
@@ -280,7 +291,7 @@ class basic_pipeline {
     if (list == nullptr) return 0;
     const wire::ip_address* targets = list->group ? &*list->group : list->remotes.data();
     const std::size_t n = std::min(copies.size(), list->group ? std::size_t{1} : list->remotes.size());
-    const header_template* last = nullptr;
+    template_cache cache;
     for (std::size_t i = 0; i < n; ++i) {
       B& c = *copies[i];
       out[i] = verdict{};
@@ -294,7 +305,7 @@ class basic_pipeline {
                                       .encap = flood_encap(targets[i]),
                                       .flags = table::endpoint_flags::static_entry,
                                       .tunnel_id = tenant};
-      push(c, ep, tenant, last, nullptr, nullptr, out[i]);
+      push(c, ep, tenant, cache, nullptr, nullptr, out[i]);
       counters_.replicas += out[i].ok();
     }
     return n;
@@ -464,7 +475,7 @@ class basic_pipeline {
 
   // HNV: {VSID, inner dst IP}; ARP/ND for a known CA answered in place.
   template <packet_buffer B>
-  void encapsulate_l3(B& pkt, std::uint32_t tenant, const header_template*& last, segments_of<B>* segments,
+  void encapsulate_l3(B& pkt, std::uint32_t tenant, template_cache& cache, segments_of<B>* segments,
                       verdict& v) noexcept {
     const wire::const_bytes frame(pkt.data(), pkt.size());
     const auto l2 = parse_inner_l2(frame);
@@ -498,22 +509,23 @@ class basic_pipeline {
     table::l3_entry e;
     if (!lookup_.table->lookup(tenant, dst, e)) return drop(v, drop_reason::no_route);
     // The MAC is written only once the packet is certain to go out.
-    push(pkt, e.endpoint, e.endpoint.tunnel_id, last, &e.ca_mac, segments, v);
+    push(pkt, e.endpoint, e.endpoint.tunnel_id, cache, &e.ca_mac, segments, v);
   }
 
-  // The endpoint's template. `last` is the one the same call used before:
-  // consecutive packets of a burst mostly go to one endpoint. It lives only
-  // for one call, so it never outlives the reader's quiescent state.
   [[nodiscard]] NVO_ALWAYS_INLINE const header_template* template_for(const table::tunnel_endpoint& ep,
-                                                                      const header_template*& last) const noexcept {
-    // lookup::fixed: one endpoint, so the call's first find serves all.
-    if constexpr (mode == lookup_mode::fixed) {
-      if (last != nullptr) return last;
-    }
+                                                                      template_cache& cache) const noexcept {
     const wire::encapsulation e = encap_type::kind != wire::encapsulation::none ? encap_type::kind : ep.encap;
-    if (last != nullptr && last->encap == e && detail::same_address(last->remote, ep.provider)) return last;
-    const header_template* t = templates_->find(ep.provider, e);
-    if (t != nullptr) last = t;
+    const std::size_t i = cache.slot.size() == 1
+                              ? 0
+                              : (ep.provider.octets[ep.provider.version == 4 ? 3 : 15] ^ static_cast<std::size_t>(e)) %
+                                    cache.slot.size();
+    const header_template* t = cache.slot[i];
+    if constexpr (mode == lookup_mode::fixed) {
+      if (t != nullptr) return t;  // one endpoint
+    }
+    if (t != nullptr && t->encap == e && detail::same_address(t->remote, ep.provider)) return t;
+    t = templates_->find(ep.provider, e);
+    if (t != nullptr) cache.slot[i] = t;
     return t;
   }
 
@@ -521,10 +533,10 @@ class basic_pipeline {
   // push(): the template in front of the inner frame and every per-packet
   // field patched. Nothing is written before the last check has passed.
   template <packet_buffer B>
-  void push(B& pkt, const table::tunnel_endpoint& ep, std::uint64_t tunnel_id, const header_template*& last,
+  void push(B& pkt, const table::tunnel_endpoint& ep, std::uint64_t tunnel_id, template_cache& cache,
             const wire::mac_address* new_dst_mac, segments_of<B>* segments, verdict& v) noexcept {
     if (!underlay_type::accepts(ep.provider.version)) return drop(v, drop_reason::wrong_underlay);
-    const header_template* t = template_for(ep, last);
+    const header_template* t = template_for(ep, cache);
     if (t == nullptr) return drop(v, drop_reason::no_template);
     const wire::encapsulation encap = encap_type::kind != wire::encapsulation::none ? encap_type::kind : t->encap;
     const wire::const_bytes inner(pkt.data(), pkt.size());
