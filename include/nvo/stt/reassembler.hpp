@@ -104,6 +104,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nvo/base/mix.hpp"
 #include "nvo/stt/frame.hpp"
 #include "nvo/wire/dissect.hpp"
 #include "nvo/wire/stt.hpp"
@@ -322,20 +323,8 @@ class block_pool {
   std::size_t in_use_ = 0;
 };
 
-__extension__ using uint128 = unsigned __int128;
-
-// 64x64 -> 128-bit multiply folded to 64 bits (as nvo/table/hash.hpp's keyed_hash).
-[[nodiscard]] NVO_ALWAYS_INLINE constexpr std::uint64_t mum(std::uint64_t a, std::uint64_t b) noexcept {
-  const uint128 r = static_cast<uint128>(a) * b;
-  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
-}
-
-[[nodiscard]] constexpr std::uint64_t splitmix(std::uint64_t& x) noexcept {
-  std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+using wire::detail::mum;
+using wire::detail::splitmix;
 
 struct frame_key {
   std::array<std::uint8_t, 16> src{};

@@ -35,6 +35,7 @@
 #include <sys/random.h>
 #endif
 
+#include "nvo/base/mix.hpp"
 #include "nvo/config.hpp"
 #include "nvo/simd/crc32c.hpp"
 #include "nvo/simd/dispatch.hpp"
@@ -63,22 +64,8 @@ struct hash_seed {
 }
 
 namespace detail {
-__extension__ using uint128 = unsigned __int128;
-
-// 64x64 -> 128-bit multiply folded to 64 bits: every output bit depends
-// non-linearly on every input bit.
-[[nodiscard]] NVO_ALWAYS_INLINE constexpr std::uint64_t mum(std::uint64_t a, std::uint64_t b) noexcept {
-  const uint128 r = static_cast<uint128>(a) * b;
-  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
-}
-
-// splitmix64: expands the 128-bit seed into per-position secrets.
-[[nodiscard]] constexpr std::uint64_t splitmix(std::uint64_t& x) noexcept {
-  std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+using wire::detail::mum;
+using wire::detail::splitmix;
 
 // load_bytes<N>(p): N <= 8 bytes at p as one little-endian word, zero-
 // extended, by loads of 4, 2 and 1 bytes. Never a wide load over narrow
