@@ -44,16 +44,14 @@ constexpr std::uint32_t vni = 5001;
 
 constexpr std::uint64_t tx_mask = RTE_MBUF_F_TX_OFFLOAD_MASK;
 
-// Twin pipelines must agree on every byte, STT frame ids included: where
-// pipeline_options has stt_seed (STT segmentation, in progress), the ids start
-// at a random value unless it is fixed.
-template <class Options = np::pipeline_options>
-Options options_at(const w::ip_address& a4, const w::ip_address& a6) {
-  Options o;
+// Twin pipelines must agree on every byte, STT frame ids included, which start
+// at a random value unless stt_seed fixes them.
+np::pipeline_options options_at(const w::ip_address& a4, const w::ip_address& a6) {
+  np::pipeline_options o;
   o.local_ipv4 = a4;
   o.local_ipv6 = a6;
   o.underlay_mtu = 9216;
-  if constexpr (requires(Options& x) { x.stt_seed = std::uint64_t{1}; }) o.stt_seed = std::uint64_t{1};
+  o.stt_seed = 1;
   return o;
 }
 

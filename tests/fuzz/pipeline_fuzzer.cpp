@@ -8,7 +8,8 @@
 //
 // Properties: a packet that is not forwarded (or answered) is left exactly
 // as it arrived; a decapsulated packet is the inner frame dissect() finds, in
-// place; an encapsulated one dissects back to the tenant's frame with every
+// place (or, for the STT segment that completes a frame, the whole
+// reassembled frame of the length its segments claimed); an encapsulated one dissects back to the tenant's frame with every
 // checksum valid; replies and ICMP messages stay inside their buffers; the
 // learning table stays within its configured capacity.
 #include <array>
@@ -89,7 +90,16 @@ void decap(Pipeline& p, w::const_bytes frame, bool nic_good) {
   }
   const auto d = w::dissect(frame, {.accept_zero_udp6_checksum = false},
                             nic_good ? w::rx_checksum::good : w::rx_checksum::unknown);
-  check(d.has_value() && d->inner_starts_frame());
+  check(d.has_value());
+  if (d->encap == w::encapsulation::stt &&
+      !(d->has_stt_frame_header && d->stt.frame_length == d->inner.size() + w::stt::frame_header_size)) {
+    // The segment that completed a reassembled frame: the frame is delivered
+    // in this segment's buffer, whole.
+    check(b.data() >= storage.data() && b.data() + b.size() <= storage.data() + storage.size());
+    check(b.size() + w::stt::frame_header_size == d->stt.frame_length);
+    return;
+  }
+  check(d->inner_starts_frame());
   const auto offset = static_cast<std::size_t>(d->inner.data() - frame.data());
   check(b.data() == storage.data() + headroom + offset && b.size() == d->inner.size());
   // Only the inner IP header's ECN field and checksum may differ (RFC 6040 egress).
