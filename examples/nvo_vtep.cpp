@@ -1,0 +1,471 @@
+// nvo-vtep: a userspace tunnel endpoint on Linux sockets. The inner side is a
+// TAP device (the "VM"); the underlay side is an AF_PACKET socket on an
+// interface, so nvo builds the whole outer frame (Ethernet, IP, UDP/GRE/TCP,
+// tunnel header) itself. One thread owns both sockets, the pipelines and the
+// forwarding table: decap learning writes the table, encap reads it.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "nvo/pipeline/reply.hpp"
+#include "nvo/wire/ethernet.hpp"
+#include "tunnel.hpp"
+
+namespace {
+
+namespace np = nvo::pipeline;
+namespace wire = nvo::wire;
+using nvo_examples::config_error;
+
+constexpr std::size_t headroom = 128;  // >= header_template::max_size
+constexpr std::size_t burst_size = 32;
+// A reassembled STT frame is delivered in its last segment's buffer, so every
+// receive slot has room for the largest frame.
+constexpr std::size_t frame_room = 65536;
+constexpr std::size_t slot_size = headroom + frame_room;
+
+constexpr std::string_view description = R"(nvo-vtep: a VXLAN/NVGRE/STT tunnel endpoint. Frames from the TAP device are
+encapsulated by the nvo pipeline CONFIG describes (the TOML format of nvo-pcap,
+see examples/data/vtep-a.toml) and sent as whole Ethernet frames on the
+underlay interface through an AF_PACKET socket; tunnel packets received there
+are decapsulated (learning as configured) and written to the TAP device.
+
+SIGINT or SIGTERM stops it; it then prints one final counters line:
+  nvo-vtep final: encapsulated=N decapsulated=N flooded=N replicas=N ...
+    learned=N aged=N ... drop.REASON=N (one per nvo::pipeline::drop_reason seen)
+
+exit status: 0 after a signal, 1 when CONFIG is bad or a device cannot be
+opened (no such interface, no permission), 2 on a usage error.
+)";
+
+struct tool_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void fail_errno(std::string_view what) {
+  const int e = errno;
+  std::string msg = fmt::format("{}: {}", what, std::strerror(e));
+  if (e == EPERM || e == EACCES) msg += " (needs CAP_NET_ADMIN and CAP_NET_RAW, e.g. root)";
+  throw tool_error(msg);
+}
+
+class fd_guard {
+ public:
+  explicit fd_guard(int fd) : fd_(fd) {}
+  fd_guard(const fd_guard&) = delete;
+  fd_guard& operator=(const fd_guard&) = delete;
+  ~fd_guard() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Creates the TAP device NAME, or attaches to it if it exists.
+int open_tap(const std::string& name) {
+  if (name.size() >= IFNAMSIZ) throw tool_error(fmt::format("TAP name too long: {}", name));
+  const int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) fail_errno("cannot open /dev/net/tun");
+  ifreq ifr{};
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  std::memcpy(ifr.ifr_name, name.c_str(), name.size());
+  if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+    fail_errno(fmt::format("cannot create or attach TAP device {}", name));
+  }
+  return fd;
+}
+
+// An AF_PACKET socket on IFACE that sees every frame (ETH_P_ALL), with the
+// kernel's checksum status of each (PACKET_AUXDATA).
+int open_underlay(const std::string& iface) {
+  const unsigned index = ::if_nametoindex(iface.c_str());
+  if (index == 0) fail_errno(fmt::format("underlay interface {}", iface));
+  const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (fd < 0) fail_errno(fmt::format("cannot open a packet socket for {}", iface));
+  const fd_guard guard(fd);
+  const int on = 1;
+  if (::setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) < 0) fail_errno("PACKET_AUXDATA");
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = static_cast<int>(index);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&sll), sizeof sll) < 0)
+    fail_errno(fmt::format("cannot bind a packet socket to {}", iface));
+  return ::dup(fd);  // the guard closes the original
+}
+
+std::uint32_t monotonic_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint32_t>(ts.tv_sec);
+}
+
+volatile std::sig_atomic_t stop_requested = 0;
+extern "C" void on_signal(int /*sig*/) { stop_requested = 1; }
+
+// Buffers over one preallocated arena: no allocation per packet.
+struct slots {
+  slots(std::size_t count, std::size_t size) : size_(size), arena_(count * size), bufs_(count), ptrs_(count) {
+    reset_all(0);
+    for (std::size_t i = 0; i < count; ++i) ptrs_[i] = &bufs_[i];
+  }
+  [[nodiscard]] std::span<std::byte> storage(std::size_t i) { return {arena_.data() + i * size_, size_}; }
+  np::buffer& operator[](std::size_t i) { return bufs_[i]; }
+  [[nodiscard]] std::span<np::buffer* const> ptrs(std::size_t n) const { return {ptrs_.data(), n}; }
+  [[nodiscard]] std::size_t count() const { return bufs_.size(); }
+  // Every buffer empty with `room` bytes of headroom.
+  void reset_all(std::size_t room) {
+    for (std::size_t i = 0; i < bufs_.size(); ++i) bufs_[i] = np::buffer(storage(i), room, 0);
+  }
+
+ private:
+  std::size_t size_;
+  std::vector<std::byte> arena_;
+  std::vector<np::buffer> bufs_;
+  std::vector<np::buffer*> ptrs_;
+};
+
+struct counters {
+  std::uint64_t aged = 0;
+  std::uint64_t unknown_tenant = 0;  // TAP frames whose source MAC is in no VNI's tenants
+  std::uint64_t outgoing_ignored = 0;
+  std::uint64_t truncated = 0;  // underlay frames larger than a slot
+  std::uint64_t segments = 0;
+  std::uint64_t too_big_messages = 0;
+  std::uint64_t tx_errors = 0;
+  std::uint64_t tap_errors = 0;
+};
+
+class vtep {
+ public:
+  vtep(nvo_examples::vtep_state& s, int tap, int underlay, std::optional<std::uint32_t> vni)
+      : state_(s),
+        tap_(tap),
+        underlay_(underlay),
+        vni_(vni),
+        enc_(nvo_examples::make_encapsulator(s)),
+        dec_(nvo_examples::make_decapsulator(s)),
+        tap_rx_(burst_size, slot_size),
+        net_rx_(burst_size, slot_size),
+        copies_(flood_fanout(s.config), slot_size),
+        segments_(max_segments(s.options.underlay_mtu), std::size_t{s.options.underlay_mtu} + 64) {
+    tx_.reserve(burst_size);
+  }
+
+  void tap_readable() {
+    std::array<std::optional<std::uint32_t>, burst_size> tenant{};
+    std::size_t n = 0;
+    for (; n < burst_size; ++n) {
+      const auto room = tap_rx_.storage(n).subspan(headroom);
+      const ssize_t got = ::read(tap_, room.data(), room.size());
+      if (got < 0) break;  // EAGAIN: drained
+      tap_len_[n] = static_cast<std::size_t>(got);
+      tap_rx_[n].reset(headroom, tap_len_[n]);
+      tenant[n] = tenant_of(tap_rx_[n]);
+    }
+    // Runs of one tenant go through the pipeline as one burst.
+    for (std::size_t begin = 0; begin < n;) {
+      std::size_t end = begin + 1;
+      while (end < n && tenant[end] == tenant[begin]) ++end;
+      if (tenant[begin])
+        encapsulate(begin, end, *tenant[begin]);
+      else
+        c_.unknown_tenant += end - begin;
+      begin = end;
+    }
+    flush();
+  }
+
+  void underlay_readable() {
+    std::array<mmsghdr, burst_size> msgs{};
+    std::array<iovec, burst_size> iov{};
+    std::array<sockaddr_ll, burst_size> from{};
+    alignas(cmsghdr) std::array<std::array<char, CMSG_SPACE(sizeof(tpacket_auxdata))>, burst_size> control{};
+    for (std::size_t i = 0; i < burst_size; ++i) {
+      const auto room = net_rx_.storage(i).subspan(headroom);
+      iov[i] = {room.data(), room.size()};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+      msgs[i].msg_hdr.msg_control = control[i].data();
+      msgs[i].msg_hdr.msg_controllen = control[i].size();
+    }
+    const int got = ::recvmmsg(underlay_, msgs.data(), burst_size, MSG_DONTWAIT | MSG_TRUNC, nullptr);
+    if (got <= 0) return;
+    std::array<np::buffer*, burst_size> burst{};
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
+      if (from[i].sll_pkttype == PACKET_OUTGOING) {  // our own sends, and the kernel's
+        ++c_.outgoing_ignored;
+        continue;
+      }
+      if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+        ++c_.truncated;
+        continue;
+      }
+      np::buffer& b = net_rx_[i];
+      b.reset(headroom, msgs[i].msg_len);
+      b.set_rx_checksum(kernel_checksum(msgs[i].msg_hdr));
+      burst[n++] = &b;
+    }
+    std::array<np::verdict, burst_size> v{};
+    dec_->set_time(now_);
+    dec_->decapsulate({burst.data(), n}, {v.data(), n});
+    for (std::size_t i = 0; i < n; ++i)
+      if (v[i].ok()) to_tap(burst[i]->bytes());  // held, drops: nothing to write
+  }
+
+  void tick(std::uint32_t now) {
+    now_ = now;
+    if (now != last_age_) {
+      c_.aged += state_.fdb.age(now);
+      last_age_ = now;
+    }
+  }
+
+  [[nodiscard]] std::string counters_line() const {
+    const np::pipeline_counters& e = enc_->counters();
+    const np::pipeline_counters& d = dec_->counters();
+    std::string s = fmt::format(
+        "encapsulated={} decapsulated={} flooded={} replicas={} segments={} replies={} too_big={} learned={} aged={} "
+        "fdb_entries={} unknown_tenant={} outgoing_ignored={} truncated={} tx_errors={} tap_errors={}",
+        e.encapsulated, d.decapsulated, e.flooded, e.replicas, c_.segments, e.replies, e.too_big, d.learned, c_.aged,
+        state_.fdb.size(), c_.unknown_tenant, c_.outgoing_ignored, c_.truncated, c_.tx_errors, c_.tap_errors);
+    for (std::size_t r = 0; r < np::drop_reason_count; ++r)
+      if (const std::uint64_t k = e.drops[r] + d.drops[r]; k != 0)
+        fmt::format_to(std::back_inserter(s), " drop.{}={}", np::to_string(static_cast<np::drop_reason>(r)), k);
+    return s;
+  }
+
+ private:
+  static std::size_t flood_fanout(const nvo_examples::tunnel_config& c) {
+    std::size_t k = 1;
+    for (const auto& v : c.vnis) k = std::max(k, v.group ? std::size_t{1} : v.flood.size());
+    return k;
+  }
+  // Enough segment buffers for the largest STT frame: each carries at least
+  // the MTU less the outer headers (under 160 bytes); the pipeline refuses
+  // with stt_too_many_segments if not.
+  static std::size_t max_segments(std::uint16_t mtu) { return frame_room / std::max<std::size_t>(mtu - 160, 256) + 2; }
+
+  // CHECKSUM_PARTIAL (a frame from a local stack, e.g. across a veth) and
+  // CHECKSUM_UNNECESSARY are both trusted by the kernel's own receive path.
+  static wire::rx_checksum kernel_checksum(const msghdr& m) {
+    for (const cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&m), const_cast<cmsghdr*>(c))) {
+      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+      tpacket_auxdata aux{};
+      std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
+      if ((aux.tp_status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID)) != 0) return wire::rx_checksum::good;
+    }
+    return wire::rx_checksum::unknown;
+  }
+
+  [[nodiscard]] std::optional<std::uint32_t> tenant_of(const np::buffer& b) const {
+    if (vni_) return vni_;
+    if (b.size() < wire::ethernet::header_size) return std::nullopt;
+    wire::mac_address src;
+    std::memcpy(src.octets.data(), b.data() + 6, 6);
+    for (const auto& v : state_.config.vnis)
+      if (std::find(v.tenants.begin(), v.tenants.end(), src) != v.tenants.end()) return v.id;
+    return std::nullopt;
+  }
+
+  void encapsulate(std::size_t begin, std::size_t end, std::uint32_t tenant) {
+    const std::size_t n = end - begin;
+    std::array<np::verdict, burst_size> v{};
+    enc_->encapsulate(tap_rx_.ptrs(end).subspan(begin), tenant, {v.data(), n});
+    for (std::size_t i = 0; i < n; ++i) {
+      np::buffer& b = tap_rx_[begin + i];
+      switch (v[i].act) {
+        case np::action::forward: send(b.bytes()); break;
+        case np::action::flood: flood(b, tenant); break;
+        case np::action::segment: segment(b, tenant); break;
+        case np::action::reply: to_tap(b.bytes()); break;
+        case np::action::too_big: too_big(tap_rx_.storage(begin + i).subspan(headroom, tap_len_[begin + i]), v[i].mtu); break;
+        case np::action::held:
+        case np::action::drop: break;  // counted by the pipeline
+      }
+    }
+  }
+
+  void flood(const np::buffer& inner, std::uint32_t tenant) {
+    flush();  // the copies' buffers are free again
+    copies_.reset_all(headroom);
+    std::vector<np::verdict>& v = copy_verdicts_;
+    v.assign(copies_.count(), np::verdict{});
+    const std::size_t made = enc_->flood(inner, tenant, copies_.ptrs(copies_.count()), v);
+    for (std::size_t j = 0; j < made; ++j)
+      if (v[j].ok()) send(copies_[j].bytes());
+    flush();
+  }
+
+  void segment(np::buffer& inner, std::uint32_t tenant) {
+    flush();
+    segments_.reset_all(0);
+    const np::verdict sv = enc_->segment(inner, tenant, segments_.ptrs(segments_.count()));
+    if (!sv.ok()) return;  // counted by the pipeline
+    for (std::size_t j = 0; j < sv.segments; ++j) send(segments_[j].bytes());
+    c_.segments += sv.segments;
+    flush();
+  }
+
+  void too_big(std::span<const std::byte> frame, std::uint16_t mtu) {
+    std::array<std::byte, 1600> icmp{};
+    if (const auto len = np::build_too_big(frame, mtu, icmp)) {
+      to_tap({icmp.data(), *len});
+      ++c_.too_big_messages;
+    }
+  }
+
+  void to_tap(std::span<const std::byte> f) {
+    if (::write(tap_, f.data(), f.size()) != static_cast<ssize_t>(f.size())) ++c_.tap_errors;
+  }
+
+  // Queued for one sendmmsg; the bytes must stay put until flush().
+  void send(std::span<std::byte> f) {
+    if (tx_.size() == burst_size) flush();
+    tx_.push_back({f.data(), f.size()});
+  }
+
+  void flush() {
+    std::array<mmsghdr, burst_size> msgs{};
+    for (std::size_t i = 0; i < tx_.size(); ++i) {
+      msgs[i].msg_hdr.msg_iov = &tx_[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    for (std::size_t sent = 0; sent < tx_.size();) {
+      const int k = ::sendmmsg(underlay_, msgs.data() + sent, static_cast<unsigned>(tx_.size() - sent), 0);
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) {  // skip the frame the kernel refused, keep the rest
+        ++c_.tx_errors;
+        ++sent;
+        continue;
+      }
+      sent += static_cast<std::size_t>(k);
+    }
+    tx_.clear();
+  }
+
+  nvo_examples::vtep_state& state_;
+  int tap_;
+  int underlay_;
+  std::optional<std::uint32_t> vni_;
+  std::unique_ptr<nvo_examples::encapsulator> enc_;
+  std::unique_ptr<nvo_examples::decapsulator> dec_;
+  slots tap_rx_, net_rx_, copies_, segments_;
+  std::array<std::size_t, burst_size> tap_len_{};  // the frames as read, for build_too_big
+  std::vector<np::verdict> copy_verdicts_;
+  std::vector<iovec> tx_;
+  counters c_;
+  std::uint32_t now_ = 0;
+  std::uint32_t last_age_ = 0;
+};
+
+int run(const std::string& config, const std::string& iface, const std::string& tap_name,
+        std::optional<std::uint32_t> vni, unsigned stats_interval) {
+  nvo_examples::vtep_state state(nvo_examples::load_tunnel_config(config));
+  if (vni && state.config.find_vni(*vni) == nullptr)
+    throw config_error(fmt::format("--vni {}: {} configures no such VNI", *vni, config));
+  const fd_guard underlay(open_underlay(iface));
+  const fd_guard tap(open_tap(tap_name));
+
+  // Blocked except inside ppoll, so a signal cannot slip in between the
+  // check of stop_requested and the wait.
+  sigset_t block{}, wait_mask{};
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  sigprocmask(SIG_BLOCK, &block, &wait_mask);
+  sigdelset(&wait_mask, SIGINT);
+  sigdelset(&wait_mask, SIGTERM);
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  vtep v(state, tap.get(), underlay.get(), vni);
+  fmt::print(stderr, "nvo-vtep: {} on {} <-> TAP {}\n", config, iface, tap_name);
+  std::uint32_t last_stats = monotonic_seconds();
+  std::array<pollfd, 2> fds{{{tap.get(), POLLIN, 0}, {underlay.get(), POLLIN, 0}}};
+  while (stop_requested == 0) {
+    const timespec timeout{1, 0};  // wakes for aging and stats when idle
+    const int r = ::ppoll(fds.data(), fds.size(), &timeout, &wait_mask);
+    if (r < 0 && errno != EINTR) fail_errno("poll");
+    const std::uint32_t now = monotonic_seconds();
+    v.tick(now);
+    if (r > 0) {
+      if ((fds[1].revents & POLLIN) != 0) v.underlay_readable();
+      if ((fds[0].revents & POLLIN) != 0) v.tap_readable();
+      if (((fds[0].revents | fds[1].revents) & (POLLERR | POLLHUP | POLLNVAL)) != 0)
+        throw tool_error("a device went away (TAP deleted or underlay interface down?)");
+    }
+    if (stats_interval != 0 && now - last_stats >= stats_interval) {
+      fmt::print(stderr, "nvo-vtep stats: {}\n", v.counters_line());
+      last_stats = now;
+    }
+  }
+  fmt::print(stderr, "nvo-vtep final: {}\n", v.counters_line());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{std::string(description), "nvo-vtep"};
+  std::string config, iface, tap;
+  std::uint32_t vni = 0;
+  unsigned stats_interval = 0;
+  app.add_option("--config", config, "tunnel configuration (TOML)")->required();
+  app.add_option("--underlay", iface, "underlay interface (AF_PACKET socket)")->required();
+  app.add_option("--tap", tap, "TAP device to create or attach (the inner side)")->required();
+  CLI::Option* vni_opt = app.add_option("--vni", vni, "every TAP frame's VNI/VSID (default: the VNI whose `tenants` "
+                                                      "list the frame's source MAC)")
+                             ->check(CLI::Range(0, 0xFFFFFF));
+  app.add_option("--stats-interval", stats_interval, "print the counters line every S seconds (default 0: never)")
+      ->check(CLI::Range(0u, 86400u));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "nvo-vtep: {}\nTry 'nvo-vtep --help'.\n", e.what());
+    return 2;
+  }
+  try {
+    return run(config, iface, tap, vni_opt->count() != 0 ? std::optional(vni) : std::nullopt, stats_interval);
+  } catch (const config_error& e) {
+    fmt::print(stderr, "nvo-vtep: {}\n", e.what());
+  } catch (const tool_error& e) {
+    fmt::print(stderr, "nvo-vtep: {}\n", e.what());
+  }
+  return 1;
+}
