@@ -49,7 +49,8 @@ MAC_B=$(ip netns exec "$B" cat /sys/class/net/vethB/address)
 
 # Kernel vxlan devices in A: VNI 5001 over IPv4 (UDP checksums off, the
 # kernel's default, as nvo's zero_udp), VNI 5002 over IPv6 (checksums on, the
-# kernel's default, as nvo's zero_udp6_checksum = false).
+# kernel's default, as nvo's zero_udp6_checksum = false), VNI 5003 over IPv4
+# with udpcsum (checksums on, as nvo's software mode).
 ip -n "$A" link add vx0 type vxlan id 5001 dstport 4789 local 10.200.0.1 remote 10.200.0.2 dev vethA ||
   die "cannot create the kernel vxlan device"
 ip -n "$A" addr add 192.168.77.1/24 dev vx0
@@ -58,13 +59,17 @@ ip -n "$A" link add vx6 type vxlan id 5002 dstport 4789 local fd00:200::1 remote
   die "cannot create the kernel IPv6 vxlan device"
 ip -n "$A" addr add 192.168.78.1/24 dev vx6
 ip -n "$A" link set vx6 up
+ip -n "$A" link add vxc type vxlan id 5003 dstport 4789 local 10.200.0.1 remote 10.200.0.2 dev vethA udpcsum ||
+  die "cannot create the kernel vxlan device with udpcsum"
+ip -n "$A" addr add 192.168.79.1/24 dev vxc
+ip -n "$A" link set vxc up
 
-# write_config FILE FAMILY LOCAL REMOTE VNI
+# write_config FILE FAMILY LOCAL REMOTE VNI CHECKSUM
 write_config() {
   cat >"$1" <<TOML
 encapsulation = "vxlan"
 underlay = "$2"
-checksum = "zero_udp"
+checksum = "$6"
 zero_udp6_checksum = false
 learning = true
 anti_spoofing = true
@@ -116,26 +121,27 @@ ping_ok() { # ping_ok NS ADDRESS: a warm-up (ARP, learning), then 3 of 3 replies
   ip netns exec "$1" python3 "$HERE/ping.py" "$2" 3
 }
 
-for family in ipv4 ipv6; do
-  if [ $family = ipv4 ]; then
-    tap=nvotap vni=5001 local=10.200.0.2 remote=10.200.0.1 dev=vx0 net=192.168.77 mtu=1450
-  else
-    tap=nvotap6 vni=5002 local=fd00:200::2 remote=fd00:200::1 dev=vx6 net=192.168.78 mtu=1430
-  fi
-  write_config "$WORK/$tap.toml" "$family" "$local" "$remote" "$vni"
+for case in ipv4 ipv6 ipv4-udpcsum; do
+  family=${case%%-*}
+  case $case in
+    ipv4) tap=nvotap vni=5001 local=10.200.0.2 remote=10.200.0.1 dev=vx0 net=192.168.77 mtu=1450 csum=zero_udp ;;
+    ipv6) tap=nvotap6 vni=5002 local=fd00:200::2 remote=fd00:200::1 dev=vx6 net=192.168.78 mtu=1430 csum=zero_udp ;;
+    ipv4-udpcsum) tap=nvotapc vni=5003 local=10.200.0.2 remote=10.200.0.1 dev=vxc net=192.168.79 mtu=1450 csum=software ;;
+  esac
+  write_config "$WORK/$tap.toml" "$family" "$local" "$remote" "$vni" "$csum"
   if ! start_vtep "$WORK/$tap.toml" "$tap" "$vni" "$net.2/24" "$mtu"; then
-    fail "$family: nvo-vtep started with TAP $tap"
+    fail "$case: nvo-vtep started with TAP $tap"
     cat "$WORK/$tap.log"
     continue
   fi
-  check "$family underlay: ping $net.2 (nvo) from A (kernel)" ping_ok "$A" "$net.2"
-  check "$family underlay: ping $net.1 (kernel) from B (nvo)" ping_ok "$B" "$net.1"
+  check "$case underlay: ping $net.2 (nvo) from A (kernel)" ping_ok "$A" "$net.2"
+  check "$case underlay: ping $net.1 (kernel) from B (nvo)" ping_ok "$B" "$net.1"
   tap_mac=$(ip netns exec "$B" cat "/sys/class/net/$tap/address")
-  check "$family underlay: kernel FDB of $dev has nvo's MAC $tap_mac dst $local" \
+  check "$case underlay: kernel FDB of $dev has nvo's MAC $tap_mac dst $local" \
     sh -c "bridge -n $A fdb show dev $dev | tee /dev/stderr | grep -q '^$tap_mac dst ${local} '"
   stop_vtep "$tap"
   learned=$(counter learned)
-  check "$family underlay: nvo learned the kernel's MAC (learned=${learned:-none})" test "${learned:-0}" -ge 1
+  check "$case underlay: nvo learned the kernel's MAC (learned=${learned:-none})" test "${learned:-0}" -ge 1
 done
 
 if [ "$FAILS" -ne 0 ]; then
