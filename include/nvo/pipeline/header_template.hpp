@@ -77,13 +77,7 @@ struct alignas(64) header_template {
   // The pseudo-header without its length: addresses and protocol.
   std::uint32_t pseudo_sum = 0;
   wire::ip_address remote{};
-
-  [[nodiscard]] wire::const_bytes view() const noexcept { return {bytes.data(), size}; }
 };
-
-namespace detail {
-inline constexpr std::uint8_t ipv4_offset = wire::ethernet::header_size;
-}  // namespace detail
 
 // build_template(): the template for cfg; errors name the bad field.
 [[nodiscard]] inline absl::Status build_template(const endpoint_config& cfg, header_template& t) {

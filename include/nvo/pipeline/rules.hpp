@@ -9,7 +9,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
 
 #include "nvo/config.hpp"
 
@@ -77,18 +76,6 @@ struct ecn_egress {
   if (inner == ecn_ect0 && outer == ecn_ect1) return {false, ecn_ect1, false};
   if (inner == ecn_ect1 && outer == ecn_ect0) return {false, ecn_ect1, true};
   return {false, inner, false};
-}
-
-[[nodiscard]] constexpr std::string_view to_string(ecn_ingress m) noexcept {
-  return m == ecn_ingress::normal ? "normal" : "compatibility";
-}
-[[nodiscard]] constexpr std::string_view to_string(df_mode m) noexcept {
-  switch (m) {
-    case df_mode::set: return "set";
-    case df_mode::unset: return "unset";
-    case df_mode::inherit: return "inherit";
-  }
-  return "unknown";
 }
 
 }  // namespace pipeline

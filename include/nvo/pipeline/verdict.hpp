@@ -118,11 +118,6 @@ struct pipeline_counters {
   std::array<std::uint64_t, drop_reason_count> drops{};
   std::array<std::uint64_t, 64> malformed{};  // by wire::errc
 
-  [[nodiscard]] std::uint64_t dropped() const noexcept {
-    std::uint64_t n = 0;
-    for (auto d : drops) n += d;
-    return n;
-  }
 };
 static_assert(static_cast<std::size_t>(wire::errc::inner_truncated) < 64, "pipeline_counters::malformed too small");
 static_assert(sizeof(verdict) == 16 && std::has_unique_object_representations_v<verdict>);
