@@ -147,7 +147,7 @@ bool contains(const std::vector<wire::ip_address>& v, const wire::ip_address& a)
 
 tunnel_config read(const reader& r, const toml::table& root, tunnel_config c, std::optional<wire::encapsulation> encap_override) {
   r.check_keys(root, "", {"encapsulation", "underlay", "checksum", "zero_udp6_checksum", "learning", "anti_spoofing",
-                          "vxlan_port", "underlay_mtu", "entropy", "fixed_entropy", "local", "header", "endpoint", "vni"});
+                          "mac_age", "learn_limit", "vxlan_port", "underlay_mtu", "entropy", "fixed_entropy", "local", "header", "endpoint", "vni"});
   if (const auto* n = root.get("encapsulation")) c.encapsulation = r.choice_of(*n, "encapsulation", encap_names);
   if (encap_override) c.encapsulation = *encap_override;
   if (const auto* n = root.get("underlay"))
@@ -162,6 +162,9 @@ tunnel_config read(const reader& r, const toml::table& root, tunnel_config c, st
   if (const auto* n = root.get("anti_spoofing")) c.anti_spoofing = r.bool_of(*n, "anti_spoofing");
   if (const auto* n = root.get("vxlan_port")) c.vxlan_port = static_cast<std::uint16_t>(r.int_of(*n, "vxlan_port", 1, 65535));
   // 576: the smallest IPv4 datagram every host must accept; 65535: the IP length field.
+  if (const auto* n = root.get("mac_age")) c.mac_age_s = static_cast<std::uint32_t>(r.int_of(*n, "mac_age", 1, 86400 * 365));
+  if (const auto* n = root.get("learn_limit"))
+    c.learn_limit_per_vni = static_cast<std::uint32_t>(r.int_of(*n, "learn_limit", 0, 1 << 24));
   if (const auto* n = root.get("underlay_mtu"))
     c.underlay_mtu = static_cast<std::uint16_t>(r.int_of(*n, "underlay_mtu", 576, 65535));
   if (const auto* n = root.get("entropy"))

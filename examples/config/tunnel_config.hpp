@@ -63,6 +63,8 @@ struct tunnel_config {
   bool zero_udp6_checksum = false;
   bool learning = false;
   bool anti_spoofing = false;
+  std::uint32_t mac_age_s = 300;          // learned entries unseen this long age out
+  std::uint32_t learn_limit_per_vni = 0;  // 0: unlimited
   std::uint16_t vxlan_port = 4789;
   std::uint16_t underlay_mtu = 1500;
   nvo::pipeline::header_rules rules{};

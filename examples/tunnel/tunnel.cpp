@@ -13,6 +13,8 @@ nvo::table::l2_options table_options(const tunnel_config& c) {
   // Learned entries get one encapsulation for the whole table (the table's
   // learn_encap): the endpoints', or the config's default for a mix.
   o.learn_encap = c.single_encapsulation().value_or(c.encapsulation);
+  o.age_timeout_s = c.mac_age_s;
+  o.learn_limit_per_vni = c.learn_limit_per_vni;
   return o;
 }
 
