@@ -1,4 +1,5 @@
-// vtep_state from a tunnel_config, and the choice of pipeline instantiation.
+// vtep_state from a tunnel_config (the choice of pipeline instantiation is
+// make_encapsulator/make_decapsulator in tunnel.hpp).
 #include "tunnel.hpp"
 
 #include <string>
@@ -68,26 +69,6 @@ vtep_state::vtep_state(tunnel_config c)
     }
     for (const auto& m : v.members) check(fdb.add_member(v.id, m), config, at + " member " + to_string(m));
   }
-}
-
-std::unique_ptr<encapsulator> make_encapsulator(vtep_state& s) {
-  switch (s.config.single_encapsulation().value_or(wire::encapsulation::none)) {
-    case wire::encapsulation::vxlan: return detail::make_vxlan_encapsulator(s);
-    case wire::encapsulation::nvgre: return detail::make_nvgre_encapsulator(s);
-    case wire::encapsulation::stt: return detail::make_stt_encapsulator(s);
-    case wire::encapsulation::none: break;
-  }
-  return detail::make_mixed_encapsulator(s);
-}
-
-std::unique_ptr<decapsulator> make_decapsulator(vtep_state& s) {
-  switch (s.config.single_encapsulation().value_or(wire::encapsulation::none)) {
-    case wire::encapsulation::vxlan: return detail::make_vxlan_decapsulator(s);
-    case wire::encapsulation::nvgre: return detail::make_nvgre_decapsulator(s);
-    case wire::encapsulation::stt: return detail::make_stt_decapsulator(s);
-    case wire::encapsulation::none: break;
-  }
-  return detail::make_mixed_decapsulator(s);
 }
 
 }  // namespace nvo_examples

@@ -11,7 +11,9 @@
 // an excluded family, and the pipeline gets no local PA of that family, so
 // decap drops such packets as not_local). Encapsulation instantiates
 // checksum x entropy, decapsulation learning x anti_spoofing: the policies
-// each side reads.
+// each side reads. Every interface is a template on the packet buffer, so the
+// same instantiations run over np::buffer (nvo-pcap, nvo-vtep: the aliases
+// encapsulator/decapsulator) and over DPDK mbufs (nvo-vtep-dpdk).
 #pragma once
 
 #include <cstddef>
@@ -45,41 +47,68 @@ struct vtep_state {
   np::endpoint_templates<> templates;
 };
 
-class encapsulator {
+// The pipelines' interfaces, over any packet_buffer the pipeline accepts:
+// np::buffer for the socket and pcap tools, nvo::dpdk::mbuf_buffer for the
+// DPDK one (its instantiations live in nvo_tunnel_dpdk, built with DPDK).
+template <class Buffer>
+class basic_encapsulator {
  public:
-  virtual ~encapsulator() = default;
-  virtual std::size_t encapsulate(std::span<np::buffer* const> burst, std::uint32_t tenant, std::span<np::verdict> out) = 0;
-  virtual std::size_t flood(const np::buffer& inner, std::uint32_t tenant, std::span<np::buffer* const> copies,
+  using buffer_type = Buffer;
+  virtual ~basic_encapsulator() = default;
+  virtual std::size_t encapsulate(std::span<Buffer* const> burst, std::uint32_t tenant, std::span<np::verdict> out) = 0;
+  virtual std::size_t flood(const Buffer& inner, std::uint32_t tenant, std::span<Buffer* const> copies,
                             std::span<np::verdict> out) = 0;
   // An STT frame that got verdict segment, cut into segments (see
   // basic_pipeline::encapsulate_segments).
-  virtual np::verdict segment(np::buffer& inner, std::uint32_t tenant, std::span<np::buffer* const> segments) = 0;
+  virtual np::verdict segment(Buffer& inner, std::uint32_t tenant, std::span<Buffer* const> segments) = 0;
   [[nodiscard]] virtual const np::pipeline_counters& counters() const = 0;
 };
 
-class decapsulator {
+template <class Buffer>
+class basic_decapsulator {
  public:
-  virtual ~decapsulator() = default;
-  virtual std::size_t decapsulate(std::span<np::buffer* const> burst, std::span<np::verdict> out) = 0;
+  using buffer_type = Buffer;
+  virtual ~basic_decapsulator() = default;
+  virtual std::size_t decapsulate(std::span<Buffer* const> burst, std::span<np::verdict> out) = 0;
   virtual void set_time(std::uint32_t now_s) = 0;
   [[nodiscard]] virtual const np::pipeline_counters& counters() const = 0;
 };
 
-// The pipelines for s.config; s must outlive them.
-[[nodiscard]] std::unique_ptr<encapsulator> make_encapsulator(vtep_state& s);
-[[nodiscard]] std::unique_ptr<decapsulator> make_decapsulator(vtep_state& s);
+using encapsulator = basic_encapsulator<np::buffer>;
+using decapsulator = basic_decapsulator<np::buffer>;
 
-// One per encapsulation policy, each in its own translation unit (tunnel_*.cpp)
-// so the instantiations compile in parallel.
+// One instantiation per encapsulation policy and buffer, each encapsulation
+// in its own translation unit (tunnel_*.cpp, tunnel_dpdk/*.cpp) so they
+// compile in parallel; tunnel_impl.hpp defines them.
 namespace detail {
-std::unique_ptr<encapsulator> make_vxlan_encapsulator(vtep_state& s);
-std::unique_ptr<encapsulator> make_nvgre_encapsulator(vtep_state& s);
-std::unique_ptr<encapsulator> make_stt_encapsulator(vtep_state& s);
-std::unique_ptr<encapsulator> make_mixed_encapsulator(vtep_state& s);
-std::unique_ptr<decapsulator> make_vxlan_decapsulator(vtep_state& s);
-std::unique_ptr<decapsulator> make_nvgre_decapsulator(vtep_state& s);
-std::unique_ptr<decapsulator> make_stt_decapsulator(vtep_state& s);
-std::unique_ptr<decapsulator> make_mixed_decapsulator(vtep_state& s);
+template <class Buffer, class Encap>
+std::unique_ptr<basic_encapsulator<Buffer>> make_encapsulator_for(vtep_state& s);
+template <class Buffer, class Encap>
+std::unique_ptr<basic_decapsulator<Buffer>> make_decapsulator_for(vtep_state& s);
 }  // namespace detail
+
+// The pipelines for s.config; s must outlive them. Buffer is np::buffer or
+// (linking nvo_tunnel_dpdk) nvo::dpdk::mbuf_buffer.
+template <class Buffer = np::buffer>
+[[nodiscard]] std::unique_ptr<basic_encapsulator<Buffer>> make_encapsulator(vtep_state& s) {
+  switch (s.config.single_encapsulation().value_or(wire::encapsulation::none)) {
+    case wire::encapsulation::vxlan: return detail::make_encapsulator_for<Buffer, np::encap::vxlan>(s);
+    case wire::encapsulation::nvgre: return detail::make_encapsulator_for<Buffer, np::encap::nvgre>(s);
+    case wire::encapsulation::stt: return detail::make_encapsulator_for<Buffer, np::encap::stt>(s);
+    case wire::encapsulation::none: break;
+  }
+  return detail::make_encapsulator_for<Buffer, np::encap::per_endpoint>(s);
+}
+
+template <class Buffer = np::buffer>
+[[nodiscard]] std::unique_ptr<basic_decapsulator<Buffer>> make_decapsulator(vtep_state& s) {
+  switch (s.config.single_encapsulation().value_or(wire::encapsulation::none)) {
+    case wire::encapsulation::vxlan: return detail::make_decapsulator_for<Buffer, np::encap::vxlan>(s);
+    case wire::encapsulation::nvgre: return detail::make_decapsulator_for<Buffer, np::encap::nvgre>(s);
+    case wire::encapsulation::stt: return detail::make_decapsulator_for<Buffer, np::encap::stt>(s);
+    case wire::encapsulation::none: break;
+  }
+  return detail::make_decapsulator_for<Buffer, np::encap::per_endpoint>(s);
+}
 
 }  // namespace nvo_examples

@@ -1,7 +1,4 @@
-// The per_endpoint pipelines (see tunnel_impl.hpp).
+// The per_endpoint pipelines over np::buffer (see tunnel_impl.hpp).
 #include "tunnel_impl.hpp"
 
-namespace nvo_examples::detail {
-std::unique_ptr<encapsulator> make_mixed_encapsulator(vtep_state& s) { return make_encapsulator_of<np::encap::per_endpoint>(s); }
-std::unique_ptr<decapsulator> make_mixed_decapsulator(vtep_state& s) { return make_decapsulator_of<np::encap::per_endpoint>(s); }
-}  // namespace nvo_examples::detail
+NVO_EXAMPLES_INSTANTIATE_TUNNEL(nvo::pipeline::buffer, nvo::pipeline::encap::per_endpoint);

@@ -1,7 +1,4 @@
-// The stt pipelines (see tunnel_impl.hpp).
+// The stt pipelines over np::buffer (see tunnel_impl.hpp).
 #include "tunnel_impl.hpp"
 
-namespace nvo_examples::detail {
-std::unique_ptr<encapsulator> make_stt_encapsulator(vtep_state& s) { return make_encapsulator_of<np::encap::stt>(s); }
-std::unique_ptr<decapsulator> make_stt_decapsulator(vtep_state& s) { return make_decapsulator_of<np::encap::stt>(s); }
-}  // namespace nvo_examples::detail
+NVO_EXAMPLES_INSTANTIATE_TUNNEL(nvo::pipeline::buffer, nvo::pipeline::encap::stt);
