@@ -712,6 +712,44 @@ TEST_F(Fixture, MulticastGroupGetsOneCopy) {
   EXPECT_EQ(d->outer_ethernet.dst, cfg.next_hop_mac);
 }
 
+// A copy sent to the group decapsulates where that VNI floods to the same
+// group (the kernel's `vxlan ... group`), and only there.
+TEST_F(Fixture, DecapAcceptsTheVnisGroupOnly) {
+  const w::ip_address group = w::ipv4_address{{239, 1, 1, 1}};
+  const w::ip_address other_group = w::ipv4_address{{239, 1, 1, 2}};
+  auto cfg = endpoint(local4, group, encapsulation::vxlan);
+  cfg.next_hop_mac = w::mac_address::from_u64(0x01005E010101);
+  ASSERT_TRUE(templates.set(cfg).ok());
+  ASSERT_TRUE(fdb.set_flood_list(vni, std::vector<w::ip_address>{}, group).ok());
+  vxlan_l2 tx(options_at(local4, local6), np::lookup::l2<fdb_t>(fdb), templates);
+  packet pk(make_inner({.k = kind::arp, .dst = w::mac_address::from_u64(0xFFFFFFFFFFFF)}));
+  const bytes_vec inner = pk.bytes();
+  ASSERT_EQ(tx.encapsulate(pk.buf, vni).act, np::action::flood);
+  packet copy(bytes_vec{}, 512);
+  std::array<np::buffer*, 1> ptrs{&copy.buf};
+  std::array<np::verdict, 1> v;
+  ASSERT_EQ(tx.encapsulate_flood(pk.buf, vni, std::span<np::buffer* const>(ptrs), v), 1u);
+  const bytes_vec to_group = copy.bytes();
+
+  const auto decap_with = [&](std::optional<w::ip_address> rx_group, std::uint32_t rx_vni) {
+    fdb_t rx_fdb;
+    EXPECT_TRUE(rx_fdb.set_flood_list(rx_vni, std::vector<w::ip_address>{local4}, rx_group).ok());
+    vxlan_l2 rx(options_at(remote4, remote6), np::lookup::l2<fdb_t>(rx_fdb), templates);
+    packet p(to_group);
+    const np::verdict r = rx.decapsulate(p.buf);
+    if (!r.ok()) {
+      EXPECT_EQ(p.bytes(), to_group);
+    }
+    return std::pair(r, p.bytes());
+  };
+  const auto [joined, delivered] = decap_with(group, vni);
+  ASSERT_TRUE(joined.ok()) << np::to_string(joined.reason);
+  EXPECT_EQ(delivered, inner);
+  EXPECT_EQ(decap_with(other_group, vni).first.reason, np::drop_reason::not_local);
+  EXPECT_EQ(decap_with(std::nullopt, vni).first.reason, np::drop_reason::not_local);
+  EXPECT_EQ(decap_with(group, vni + 1).first.reason, np::drop_reason::not_local);  // another VNI's group
+}
+
 // ---------------------------------------------------------------------------
 // HNV L3 mode: {VSID, CA IP} lookup, MAC rewrite, ARP and ND answered locally.
 

@@ -71,6 +71,10 @@ struct ip_address {
   [[nodiscard]] constexpr bool is_v6() const noexcept { return version == 6; }
   [[nodiscard]] constexpr ipv4_address v4() const noexcept { return {{octets[0], octets[1], octets[2], octets[3]}}; }
   [[nodiscard]] constexpr ipv6_address v6() const noexcept { return {octets}; }
+  // 224.0.0.0/4 (RFC 5771) or ff00::/8 (RFC 4291 2.7).
+  [[nodiscard]] constexpr bool is_multicast() const noexcept {
+    return (is_v4() && (octets[0] & 0xF0) == 0xE0) || (is_v6() && octets[0] == 0xFF);
+  }
   friend constexpr bool operator==(const ip_address&, const ip_address&) = default;
 };
 

@@ -347,12 +347,15 @@ class basic_pipeline {
     if (!underlay_type::accepts(d->ip_version)) return drop(v, drop_reason::wrong_underlay);
     // The outer destination compared in the packet: d's copy of it was
     // written with narrower stores than a word compare would read back.
+    // A multicast destination is accepted once the tunnel id is known, if it
+    // is that VNI's flood group (flood-and-learn over a multicast underlay).
     const std::size_t l3 = d->outer_ethernet.size();
-    if (d->ip_version == 4 ? std::memcmp(frame.data() + l3 + 16, options_.local_ipv4.octets.data(), 4) != 0 ||
-                                 !options_.local_ipv4.is_v4()
-                           : std::memcmp(frame.data() + l3 + 24, options_.local_ipv6.octets.data(), 16) != 0 ||
-                                 !options_.local_ipv6.is_v6())
-      return drop(v, drop_reason::not_local);
+    const bool to_local = d->ip_version == 4
+                              ? std::memcmp(frame.data() + l3 + 16, options_.local_ipv4.octets.data(), 4) == 0 &&
+                                    options_.local_ipv4.is_v4()
+                              : std::memcmp(frame.data() + l3 + 24, options_.local_ipv6.octets.data(), 16) == 0 &&
+                                    options_.local_ipv6.is_v6();
+    if (!to_local && (mode != lookup_mode::l2 || !d->outer_dst.is_multicast())) return drop(v, drop_reason::not_local);
 
     std::uint64_t tunnel_id = 0;
     wire::const_bytes inner = d->inner;
@@ -392,6 +395,12 @@ class basic_pipeline {
     }
     if (mode == lookup_mode::l2 && tunnel_id > wire::vxlan::max_vni) return drop(v, drop_reason::tunnel_id_out_of_range);
     const auto tenant = static_cast<std::uint32_t>(tunnel_id);
+    if constexpr (mode == lookup_mode::l2) {
+      if (!to_local) {
+        const table::flood_list* list = lookup_.table->flood_list_of(tenant);
+        if (list == nullptr || list->group != d->outer_dst) return drop(v, drop_reason::not_local);
+      }
+    }
     if constexpr (anti_spoofing) {
       if (!lookup_.table->is_member(tenant, d->outer_src)) return drop(v, drop_reason::spoofed_source);
     }

@@ -36,7 +36,7 @@ namespace pipeline {
   X(wrong_underlay)         /* IP family the underlay policy excludes */                        \
   X(wrong_encapsulation)    /* a tunnel this pipeline does not terminate, or not a tunnel */    \
   X(malformed)              /* decap: the codecs rejected it; verdict::error says why */        \
-  X(not_local)              /* decap: outer destination is not a local PA */                    \
+  X(not_local)              /* decap: outer destination not a local PA nor the VNI's group */   \
   X(spoofed_source)         /* decap: outer source is not a member of the VNI */                \
   X(ecn_not_ect_under_ce)   /* decap: RFC 6040 drop cell */                                     \
   X(stt_needs_reassembly)   /* decap: a segment of a larger STT frame, reassembly off */         \
