@@ -3,6 +3,15 @@
 // interface, so nvo builds the whole outer frame (Ethernet, IP, UDP/GRE/TCP,
 // tunnel header) itself. One thread owns both sockets, the pipelines and the
 // forwarding table: decap learning writes the table, encap reads it.
+//
+// Both sockets carry a virtio_net_hdr before each frame (PACKET_VNET_HDR,
+// IFF_VNET_HDR), because a sender on this host (a kernel VXLAN device behind
+// a veth) hands the underlay its frames with checksum and segmentation
+// offload still pending: the inner TCP checksum holds only the pseudo-header
+// sum, and one frame may carry up to 64 KiB of TCP payload. Decap passes that
+// state on to the TAP device, re-based on the inner frame, and the kernel
+// completes it there, as it would for a frame from a VM. Frames nvo builds
+// are complete, so their headers are all zeros.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
@@ -13,11 +22,13 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -86,13 +97,32 @@ class fd_guard {
   int fd_;
 };
 
-// Creates the TAP device NAME, or attaches to it if it exists.
+// struct virtio_net_hdr of <linux/virtio_net.h>, which C++ cannot include (a
+// member named `class`): the legacy 10-byte header, in host byte order as
+// TAP and packet sockets use it on little-endian hosts.
+struct virtio_net_hdr {
+  std::uint8_t flags;
+  std::uint8_t gso_type;
+  std::uint16_t hdr_len;  // Ethernet + IP + TCP/UDP headers
+  std::uint16_t gso_size;
+  std::uint16_t csum_start;
+  std::uint16_t csum_offset;
+};
+constexpr std::uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+constexpr std::uint8_t VIRTIO_NET_HDR_F_DATA_VALID = 2;
+static_assert(std::endian::native == std::endian::little, "virtio_net_hdr in host order needs a little-endian host");
+constexpr std::size_t vnet_size = sizeof(virtio_net_hdr);
+static_assert(vnet_size == 10);
+
+// Creates the TAP device NAME, or attaches to it if it exists. With
+// IFF_VNET_HDR but no TUNSETOFFLOAD: the kernel takes partial checksums and
+// GSO frames from us, and gives us only complete, MTU-sized frames.
 int open_tap(const std::string& name) {
   if (name.size() >= IFNAMSIZ) throw tool_error(fmt::format("TAP name too long: {}", name));
   const int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) fail_errno("cannot open /dev/net/tun");
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
   std::memcpy(ifr.ifr_name, name.c_str(), name.size());
   if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
     const int e = errno;
@@ -103,8 +133,8 @@ int open_tap(const std::string& name) {
   return fd;
 }
 
-// An AF_PACKET socket on IFACE that sees every frame (ETH_P_ALL), with the
-// kernel's checksum status of each (PACKET_AUXDATA).
+// An AF_PACKET socket on IFACE that sees every frame (ETH_P_ALL), each after
+// a virtio_net_hdr with the kernel's checksum and GSO state (PACKET_VNET_HDR).
 int open_underlay(const std::string& iface) {
   const unsigned index = ::if_nametoindex(iface.c_str());
   if (index == 0) fail_errno(fmt::format("underlay interface {}", iface));
@@ -112,7 +142,7 @@ int open_underlay(const std::string& iface) {
   if (fd < 0) fail_errno(fmt::format("cannot open a packet socket for {}", iface));
   const fd_guard guard(fd);
   const int on = 1;
-  if (::setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) < 0) fail_errno("PACKET_AUXDATA");
+  if (::setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof on) < 0) fail_errno("PACKET_VNET_HDR");
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);
@@ -158,6 +188,7 @@ struct counters {
   std::uint64_t unknown_tenant = 0;  // TAP frames whose source MAC is in no VNI's tenants
   std::uint64_t outgoing_ignored = 0;
   std::uint64_t truncated = 0;  // underlay frames larger than a slot
+  std::uint64_t offload_refused = 0;  // underlay frames whose offload state has no virtio_net_hdr form
   std::uint64_t segments = 0;
   std::uint64_t too_big_messages = 0;
   std::uint64_t tx_errors = 0;
@@ -185,9 +216,15 @@ class vtep {
     std::size_t n = 0;
     for (; n < burst_size; ++n) {
       const auto room = tap_rx_.storage(n).subspan(headroom);
-      const ssize_t got = ::read(tap_, room.data(), room.size());
+      virtio_net_hdr ignored{};  // all zeros: no offloads were negotiated
+      std::array<iovec, 2> iov{{{&ignored, vnet_size}, {room.data(), room.size()}}};
+      const ssize_t got = ::readv(tap_, iov.data(), iov.size());
       if (got < 0) break;  // EAGAIN: drained
-      tap_len_[n] = static_cast<std::size_t>(got);
+      if (static_cast<std::size_t>(got) < vnet_size) {
+        --n;
+        continue;
+      }
+      tap_len_[n] = static_cast<std::size_t>(got) - vnet_size;
       tap_rx_[n].reset(headroom, tap_len_[n]);
       tenant[n] = tenant_of(tap_rx_[n]);
     }
@@ -206,20 +243,18 @@ class vtep {
 
   void underlay_readable() {
     std::array<mmsghdr, burst_size> msgs{};
-    std::array<iovec, burst_size> iov{};
+    std::array<std::array<iovec, 2>, burst_size> iov{};
     std::array<sockaddr_ll, burst_size> from{};
-    alignas(cmsghdr) std::array<std::array<char, CMSG_SPACE(sizeof(tpacket_auxdata))>, burst_size> control{};
     for (std::size_t i = 0; i < burst_size; ++i) {
       const auto room = net_rx_.storage(i).subspan(headroom);
-      iov[i] = {room.data(), room.size()};
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+      iov[i] = {{{&net_vnet_[i], vnet_size}, {room.data(), room.size()}}};
+      msgs[i].msg_hdr.msg_iov = iov[i].data();
+      msgs[i].msg_hdr.msg_iovlen = iov[i].size();
       msgs[i].msg_hdr.msg_name = &from[i];
       msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-      msgs[i].msg_hdr.msg_control = control[i].data();
-      msgs[i].msg_hdr.msg_controllen = control[i].size();
     }
     const int got = ::recvmmsg(underlay_, msgs.data(), burst_size, MSG_DONTWAIT | MSG_TRUNC, nullptr);
+    if (got < 0 && errno == EINVAL) ++c_.offload_refused;  // the kernel consumed that frame
     if (got <= 0) return;
     std::array<np::buffer*, burst_size> burst{};
     std::size_t n = 0;
@@ -228,20 +263,28 @@ class vtep {
         ++c_.outgoing_ignored;
         continue;
       }
-      if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+      if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 || msgs[i].msg_len < vnet_size) {
         ++c_.truncated;
         continue;
       }
       np::buffer& b = net_rx_[i];
-      b.reset(headroom, msgs[i].msg_len);
-      b.set_rx_checksum(kernel_checksum(msgs[i].msg_hdr));
+      b.reset(headroom, msgs[i].msg_len - vnet_size);
+      // A pending checksum is one the kernel trusts (the frame never left
+      // this host), as is a verified one.
+      const bool trusted = (net_vnet_[i].flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) != 0;
+      b.set_rx_checksum(trusted ? wire::rx_checksum::good : wire::rx_checksum::unknown);
+      slot_of_[n] = i;
       burst[n++] = &b;
     }
     std::array<np::verdict, burst_size> v{};
     dec_->set_time(now_);
     dec_->decapsulate({burst.data(), n}, {v.data(), n});
-    for (std::size_t i = 0; i < n; ++i)
-      if (v[i].ok()) to_tap(burst[i]->bytes());  // held, drops: nothing to write
+    for (std::size_t j = 0; j < n; ++j) {
+      if (!v[j].ok()) continue;  // held, drops: nothing to write
+      const std::size_t i = slot_of_[j];
+      const auto stripped = static_cast<std::size_t>(burst[j]->data() - net_rx_.storage(i).subspan(headroom).data());
+      to_tap(burst[j]->bytes(), inner_offloads(net_vnet_[i], stripped));
+    }
   }
 
   void tick(std::uint32_t now) {
@@ -257,9 +300,10 @@ class vtep {
     const np::pipeline_counters& d = dec_->counters();
     std::string s = fmt::format(
         "encapsulated={} decapsulated={} flooded={} replicas={} segments={} replies={} too_big={} learned={} aged={} "
-        "fdb_entries={} unknown_tenant={} outgoing_ignored={} truncated={} tx_errors={} tap_errors={}",
+        "fdb_entries={} unknown_tenant={} outgoing_ignored={} truncated={} offload_refused={} tx_errors={} tap_errors={}",
         e.encapsulated, d.decapsulated, e.flooded, e.replicas, c_.segments, e.replies, e.too_big, d.learned, c_.aged,
-        state_.fdb.size(), c_.unknown_tenant, c_.outgoing_ignored, c_.truncated, c_.tx_errors, c_.tap_errors);
+        state_.fdb.size(), c_.unknown_tenant, c_.outgoing_ignored, c_.truncated, c_.offload_refused, c_.tx_errors,
+        c_.tap_errors);
     for (std::size_t r = 0; r < np::drop_reason_count; ++r)
       if (const std::uint64_t k = e.drops[r] + d.drops[r]; k != 0)
         fmt::format_to(std::back_inserter(s), " drop.{}={}", np::to_string(static_cast<np::drop_reason>(r)), k);
@@ -277,16 +321,20 @@ class vtep {
   // with stt_too_many_segments if not.
   static std::size_t max_segments(std::uint16_t mtu) { return frame_room / std::max<std::size_t>(mtu - 160, 256) + 2; }
 
-  // CHECKSUM_PARTIAL (a frame from a local stack, e.g. across a veth) and
-  // CHECKSUM_UNNECESSARY are both trusted by the kernel's own receive path.
-  static wire::rx_checksum kernel_checksum(const msghdr& m) {
-    for (const cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&m), const_cast<cmsghdr*>(c))) {
-      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
-      tpacket_auxdata aux{};
-      std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
-      if ((aux.tp_status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID)) != 0) return wire::rx_checksum::good;
+  // The offload state of an underlay frame, for its inner frame `stripped`
+  // bytes further on. A pending checksum inside the outer headers (the outer
+  // UDP checksum) is nothing the inner frame needs: it is complete then.
+  static virtio_net_hdr inner_offloads(const virtio_net_hdr& outer, std::size_t stripped) {
+    virtio_net_hdr h{};
+    if ((outer.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0 && outer.csum_start >= stripped) {
+      h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+      h.csum_start = static_cast<std::uint16_t>(outer.csum_start - stripped);
+      h.csum_offset = outer.csum_offset;
+      h.gso_type = outer.gso_type;
+      h.gso_size = outer.gso_size;
+      h.hdr_len = static_cast<std::uint16_t>(outer.hdr_len > stripped ? outer.hdr_len - stripped : 0);
     }
-    return wire::rx_checksum::unknown;
+    return h;
   }
 
   [[nodiscard]] std::optional<std::uint32_t> tenant_of(const np::buffer& b) const {
@@ -346,21 +394,22 @@ class vtep {
     }
   }
 
-  void to_tap(std::span<const std::byte> f) {
-    if (::write(tap_, f.data(), f.size()) != static_cast<ssize_t>(f.size())) ++c_.tap_errors;
+  void to_tap(std::span<const std::byte> f, virtio_net_hdr h = {}) {
+    std::array<iovec, 2> iov{{{&h, vnet_size}, {const_cast<std::byte*>(f.data()), f.size()}}};
+    if (::writev(tap_, iov.data(), iov.size()) != static_cast<ssize_t>(vnet_size + f.size())) ++c_.tap_errors;
   }
 
   // Queued for one sendmmsg; the bytes must stay put until flush().
   void send(std::span<std::byte> f) {
     if (tx_.size() == burst_size) flush();
-    tx_.push_back({f.data(), f.size()});
+    tx_.push_back({{{&no_offloads_, vnet_size}, {f.data(), f.size()}}});
   }
 
   void flush() {
     std::array<mmsghdr, burst_size> msgs{};
     for (std::size_t i = 0; i < tx_.size(); ++i) {
-      msgs[i].msg_hdr.msg_iov = &tx_[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_iov = tx_[i].data();
+      msgs[i].msg_hdr.msg_iovlen = tx_[i].size();
     }
     for (std::size_t sent = 0; sent < tx_.size();) {
       const int k = ::sendmmsg(underlay_, msgs.data() + sent, static_cast<unsigned>(tx_.size() - sent), 0);
@@ -384,7 +433,10 @@ class vtep {
   slots tap_rx_, net_rx_, copies_, segments_;
   std::array<std::size_t, burst_size> tap_len_{};  // the frames as read, for build_too_big
   std::vector<np::verdict> copy_verdicts_;
-  std::vector<iovec> tx_;
+  std::vector<std::array<iovec, 2>> tx_;
+  virtio_net_hdr no_offloads_{};
+  std::array<virtio_net_hdr, burst_size> net_vnet_{};
+  std::array<std::size_t, burst_size> slot_of_{};  // burst index -> receive slot
   counters c_;
   std::uint32_t now_ = 0;
   std::uint32_t last_age_ = 0;
