@@ -1,78 +1,41 @@
 #!/usr/bin/env bash
-# vxlan_kernel.sh NVO_VTEP: nvo-vtep against the Linux kernel's VXLAN driver.
-# Two network namespaces joined by a veth pair (the underlay); in A a kernel
-# vxlan device with an overlay address, in B nvo-vtep on a TAP device with the
-# peer address. Checks ping both ways over an IPv4 and an IPv6 underlay, that
-# the kernel learned nvo's MAC and nvo the kernel's, and nvo's final counters
-# line on SIGTERM. Needs root (CI runs as root); never skips.
-set -u
+# vxlan_kernel.sh NVO_VTEP: nvo-vtep (or nvo-vtep-dpdk: same flags) against
+# the Linux kernel's VXLAN driver, in network namespaces (lib.sh): the kernel
+# in A on the underlay bridge, nvo-vtep in B, C a third host on the same
+# underlay. One kernel vxlan device per case, created and deleted by the case:
+#   ipv4            ping both ways, the kernel's FDB learns nvo's MAC and nvo
+#                   the kernel's, a bulk TCP transfer each way compared by
+#                   hash, a spoofed packet from C (a non-member outer source)
+#                   dropped and counted, a MAC move to C through the
+#                   datapath, and aging of what nvo learned
+#   ipv6            over IPv6 with UDP checksums (the kernel's default)
+#   ipv6-zerocsum   udp6zerocsumtx/rx against nvo's zero_udp6_checksum
+#   ipv4-udpcsum    udpcsum against nvo's software checksums
+#   ipv4-zero-fdb   flood-and-learn: no remote, a static all-zeros FDB entry
+#   ipv4-group      flood-and-learn over the multicast group 239.1.1.1
+# and, for the throughput ratio, the same bulk transfer between two kernel
+# vxlan devices (A and C) in the same run. Needs root; never skips.
 NVO=${1:?usage: vxlan_kernel.sh NVO_VTEP}
-HERE=$(cd "$(dirname "$0")" && pwd)
-A=nvoA$$
-B=nvoB$$
-WORK=$(mktemp -d)
-FAILS=0
-PID=
+source "$(dirname "$0")/lib.sh"
 
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-check() { # check NAME COMMAND...: one named PASS/FAIL line
-  local name=$1
-  shift
-  if "$@" >"$WORK/out" 2>&1; then pass "$name"; else fail "$name"; sed 's/^/    /' "$WORK/out"; fi
-}
+build_topology
+make_bulk_data
+SCAPY=$(scapy_python) || die "no python3 with scapy (Debian python3-scapy) for the spoofing check"
 
-cleanup() {
-  [ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  ip netns del "$A" 2>/dev/null
-  ip netns del "$B" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-die() { echo "FAIL: $*"; exit 1; }
-
-# The underlay: vethA in A, vethB in B, created inside them so nothing is
-# left in the caller's namespace.
-ip netns add "$A" || die "cannot create network namespace (root needed)"
-ip netns add "$B" || die "cannot create network namespace"
-ip link add vethA netns "$A" type veth peer name vethB netns "$B" || die "cannot create veth pair"
-for ns in "$A" "$B"; do ip -n "$ns" link set lo up; done
-ip -n "$A" addr add 10.200.0.1/24 dev vethA
-ip -n "$B" addr add 10.200.0.2/24 dev vethB
-ip -n "$A" addr add fd00:200::1/64 dev vethA nodad
-ip -n "$B" addr add fd00:200::2/64 dev vethB nodad
-ip -n "$A" link set vethA up
-ip -n "$B" link set vethB up
-MAC_A=$(ip netns exec "$A" cat /sys/class/net/vethA/address)
-MAC_B=$(ip netns exec "$B" cat /sys/class/net/vethB/address)
-
-# Kernel vxlan devices in A: VNI 5001 over IPv4 (UDP checksums off, the
-# kernel's default, as nvo's zero_udp), VNI 5002 over IPv6 (checksums on, the
-# kernel's default, as nvo's zero_udp6_checksum = false), VNI 5003 over IPv4
-# with udpcsum (checksums on, as nvo's software mode).
-ip -n "$A" link add vx0 type vxlan id 5001 dstport 4789 local 10.200.0.1 remote 10.200.0.2 dev vethA ||
-  die "cannot create the kernel vxlan device"
-ip -n "$A" addr add 192.168.77.1/24 dev vx0
-ip -n "$A" link set vx0 up
-ip -n "$A" link add vx6 type vxlan id 5002 dstport 4789 local fd00:200::1 remote fd00:200::2 dev vethA ||
-  die "cannot create the kernel IPv6 vxlan device"
-ip -n "$A" addr add 192.168.78.1/24 dev vx6
-ip -n "$A" link set vx6 up
-ip -n "$A" link add vxc type vxlan id 5003 dstport 4789 local 10.200.0.1 remote 10.200.0.2 dev vethA udpcsum ||
-  die "cannot create the kernel vxlan device with udpcsum"
-ip -n "$A" addr add 192.168.79.1/24 dev vxc
-ip -n "$A" link set vxc up
-
-# write_config FILE FAMILY LOCAL REMOTE VNI CHECKSUM
+# write_config FILE FAMILY LOCAL VNI: nvo's side of a case, from the case's
+# CHECKSUM, ZERO6, FLOOD (TOML list), GROUP, MEMBERS and AGE.
 write_config() {
+  local group="" members=""
+  [ -n "$GROUP" ] && group="group = \"$GROUP\""
+  [ -n "$MEMBERS" ] && members="members = $MEMBERS"
   cat >"$1" <<TOML
 encapsulation = "vxlan"
 underlay = "$2"
-checksum = "$6"
-zero_udp6_checksum = false
+checksum = "$CHECKSUM"
+zero_udp6_checksum = $ZERO6
 learning = true
 anti_spoofing = true
+mac_age = $AGE
 underlay_mtu = 1500
 
 [local]
@@ -81,75 +44,146 @@ mac = "$MAC_B"
 next_hop_mac = "$MAC_A"
 
 [[endpoint]]
-remote = "$4"
+remote = "$KERNEL_PA"
+
+[[endpoint]]
+remote = "$C_PA"
+next_hop_mac = "$MAC_C"
 
 [[vni]]
-id = $5
-flood = ["$4"]
+id = $4
+flood = $FLOOD
+$group
+$members
 TOML
 }
 
-# start_vtep CONFIG TAP VNI ADDRESS MTU: nvo-vtep in B, its TAP up with ADDRESS.
-start_vtep() {
-  ip netns exec "$B" "$NVO" --config "$1" --underlay vethB --tap "$2" --vni "$3" --stats-interval 1 \
-    >"$WORK/$2.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 50); do
-    ip -n "$B" link show "$2" >/dev/null 2>&1 && break
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$PID" 2>/dev/null && ip -n "$B" link set "$2" mtu "$5" up && ip -n "$B" addr add "$4" dev "$2"
+# The kernel's overlay MAC is fixed, so the MAC-move check can give C's
+# device the same one.
+KERNEL_MAC=02:00:00:00:a0:01
+
+# spoof VNI: five VXLAN packets from C with an outer source no VNI member has,
+# carrying an inner frame from a MAC nobody uses.
+spoof() {
+  ip netns exec "$C" "$SCAPY" - "$MAC_B" "$MAC_C" "$1" <<'PY'
+import logging
+import sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)  # C has no route, none needed
+from scapy.all import Ether, IP, UDP, ARP, Raw, sendp
+mac_b, mac_c, vni = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# RFC 7348 header by hand: scapy's VXLAN layer writes VXLAN-GPE bits here.
+vxlan = Raw(bytes([0x08, 0, 0, 0]) + vni.to_bytes(3, "big") + bytes(1))
+inner = Ether(src="02:00:00:00:66:66", dst="ff:ff:ff:ff:ff:ff") / ARP(psrc="192.168.77.66", pdst="192.168.77.2")
+outer = Ether(src=mac_c, dst=mac_b) / IP(src="10.200.0.66", dst="10.200.0.2") / UDP(sport=49152, dport=4789) / vxlan
+sendp(outer / Raw(bytes(inner)), iface="veth3", count=5, verbose=False)
+PY
 }
 
-# stop_vtep TAP: SIGTERM, then the final counters line must be there.
-stop_vtep() {
-  kill -TERM "$PID"
-  wait "$PID"
-  local rc=$?
-  PID=
-  check "$1: nvo-vtep exits 0 on SIGTERM (exit $rc)" test "$rc" -eq 0
-  FINAL=$(grep '^nvo-vtep final:' "$WORK/$1.log")
-  check "$1: final counters line" test -n "$FINAL"
-  echo "    $FINAL"
-}
-
-counter() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$FINAL"; }
-
-ping_ok() { # ping_ok NS ADDRESS: a warm-up (ARP, learning), then 3 of 3 replies
-  ip netns exec "$1" python3 "$HERE/ping.py" "$2" 2 >/dev/null
-  ip netns exec "$1" python3 "$HERE/ping.py" "$2" 3
-}
-
-for case in ipv4 ipv6 ipv4-udpcsum; do
-  family=${case%%-*}
+run_case() {
+  local case=$1
+  local family=ipv4 local=10.200.0.2 net=192.168.77 mtu=1450 vni=5001 dev=vxk
+  CHECKSUM=zero_udp ZERO6=false FLOOD="[\"10.200.0.1\"]" GROUP="" MEMBERS="" AGE=300
+  KERNEL_PA=10.200.0.1 C_PA=10.200.0.3
+  local kargs=(local 10.200.0.1 remote 10.200.0.2 dev br0)
   case $case in
-    ipv4) tap=nvotap vni=5001 local=10.200.0.2 remote=10.200.0.1 dev=vx0 net=192.168.77 mtu=1450 csum=zero_udp ;;
-    ipv6) tap=nvotap6 vni=5002 local=fd00:200::2 remote=fd00:200::1 dev=vx6 net=192.168.78 mtu=1430 csum=zero_udp ;;
-    ipv4-udpcsum) tap=nvotapc vni=5003 local=10.200.0.2 remote=10.200.0.1 dev=vxc net=192.168.79 mtu=1450 csum=software ;;
+    ipv4) FLOOD="[\"10.200.0.1\", \"10.200.0.3\"]" AGE=3 ;;
+    ipv6)
+      family=ipv6 local=fd00:200::2 mtu=1430 KERNEL_PA=fd00:200::1 C_PA=fd00:200::3 FLOOD="[\"fd00:200::1\"]"
+      kargs=(local fd00:200::1 remote fd00:200::2 dev br0) ;;
+    ipv6-zerocsum)
+      family=ipv6 local=fd00:200::2 mtu=1430 KERNEL_PA=fd00:200::1 C_PA=fd00:200::3 FLOOD="[\"fd00:200::1\"]" ZERO6=true
+      kargs=(local fd00:200::1 remote fd00:200::2 dev br0 noudpcsum udp6zerocsumtx udp6zerocsumrx) ;;
+    ipv4-udpcsum) CHECKSUM=software kargs+=(udpcsum) ;;
+    ipv4-zero-fdb) kargs=(local 10.200.0.1 dev br0) ;;
+    ipv4-group) FLOOD="[]" GROUP=239.1.1.1 MEMBERS="[\"10.200.0.1\"]" kargs=(local 10.200.0.1 group 239.1.1.1 dev br0) ;;
   esac
-  write_config "$WORK/$tap.toml" "$family" "$local" "$remote" "$vni" "$csum"
-  if ! start_vtep "$WORK/$tap.toml" "$tap" "$vni" "$net.2/24" "$mtu"; then
-    fail "$case: nvo-vtep started with TAP $tap"
-    cat "$WORK/$tap.log"
-    continue
+  ip -n "$A" link add "$dev" address "$KERNEL_MAC" type vxlan id "$vni" dstport 4789 "${kargs[@]}" ||
+    { fail "$case: kernel vxlan device (${kargs[*]})"; return; }
+  [ "$case" = ipv4-zero-fdb ] && bridge -n "$A" fdb append 00:00:00:00:00:00 dev "$dev" dst 10.200.0.2
+  ip -n "$A" addr add "$net.1/24" dev "$dev"
+  ip -n "$A" link set "$dev" up
+  write_config "$WORK/$case.toml" "$family" "$local" "$vni"
+  if start_vtep "$NVO" "$B" veth2 "$WORK/$case.toml" nvotap "$net.2/24" "$mtu" "$vni"; then
+    check "$case: ping $net.2 (nvo) from A (kernel)" ping_ok "$A" "$net.2"
+    check "$case: ping $net.1 (kernel) from B (nvo)" ping_ok "$B" "$net.1"
+    local tap_mac
+    tap_mac=$(ip netns exec "$B" cat /sys/class/net/nvotap/address)
+    check "$case: kernel FDB of $dev has nvo's MAC $tap_mac dst $local" \
+      sh -c "bridge -n $A fdb show dev $dev | tee /dev/stderr | grep -q '^$tap_mac dst ${local} '"
+    [ "$case" = ipv4 ] && ipv4_extras "$dev" "$net"
+    [ "$case" = ipv6 ] && bulk "$A" "$B" "$net.2" nvotap "kernel -> nvo-vtep, IPv6 underlay"
+    stop_vtep "$B" "$case"
+    check "$case: nvo learned the kernel's MAC (learned=$(counter learned))" test "$(counter learned)" -ge 1
+    if [ "$case" = ipv4 ]; then
+      check "$case: spoofed packets dropped and counted (drop.spoofed_source=$(counter drop.spoofed_source))" \
+        test "${SPOOFED_AFTER:-0}" -ge 5
+    fi
   fi
-  check "$case underlay: ping $net.2 (nvo) from A (kernel)" ping_ok "$A" "$net.2"
-  check "$case underlay: ping $net.1 (kernel) from B (nvo)" ping_ok "$B" "$net.1"
-  tap_mac=$(ip netns exec "$B" cat "/sys/class/net/$tap/address")
-  check "$case underlay: kernel FDB of $dev has nvo's MAC $tap_mac dst $local" \
-    sh -c "bridge -n $A fdb show dev $dev | tee /dev/stderr | grep -q '^$tap_mac dst ${local} '"
-  stop_vtep "$tap"
-  learned=$(counter learned)
-  check "$case underlay: nvo learned the kernel's MAC (learned=${learned:-none})" test "${learned:-0}" -ge 1
+  ip -n "$A" link del "$dev"
+}
+
+# The ipv4 case's datapath checks beyond ping.
+ipv4_extras() {
+  local dev=$1 net=$2
+  bulk "$A" "$B" "$net.2" nvotap "kernel -> nvo-vtep"
+  KERNEL_TO_NVO=$BULK_GBPS
+  bulk "$B" "$A" "$net.1" "$dev" "nvo-vtep -> kernel"
+  NVO_TO_KERNEL=$BULK_GBPS
+
+  # Spoofing: C is on the underlay but 10.200.0.66 is no member of the VNI.
+  sleep 1.2
+  local before after
+  before=$(stats "$B")
+  spoof 5001 || fail "ipv4: scapy could not send the spoofed packets"
+  sleep 1.2
+  after=$(stats "$B")
+  SPOOFED_AFTER=$(counter drop.spoofed_source "$after")
+  check "ipv4: nothing learned from the spoofed packets (learned $(counter learned "$before") -> $(counter learned "$after"))" \
+    test "$(counter learned "$before")" = "$(counter learned "$after")"
+
+  # MAC move: the kernel's overlay MAC and address go from A to C. nvo must
+  # learn the new PA from C's packets and send its own there.
+  ip -n "$A" link set "$dev" down
+  kernel_pa_in_c
+  ip -n "$C" link add vxm address "$KERNEL_MAC" type vxlan id 5001 dstport 4789 local 10.200.0.3 remote 10.200.0.2 dev veth3
+  ip -n "$C" addr add "$net.1/24" dev vxm
+  ip -n "$C" link set vxm up
+  check "ipv4 MAC move: ping $net.2 (nvo) from C, the MAC's new home" ping_ok "$C" "$net.2"
+  check "ipv4 MAC move: ping $net.1 from B reaches it at C (only C has it now)" ping_ok "$B" "$net.1"
+  ip -n "$C" link del vxm
+  ip -n "$C" addr flush dev veth3
+  ip -n "$A" link set "$dev" up
+
+  # Aging: with mac_age = 3 and no traffic, what nvo learned goes away; the
+  # next packet is flooded and learned again.
+  sleep 5.5
+  local idle
+  idle=$(stats "$B")
+  check "ipv4 aging: learned entries aged out when idle (aged=$(counter aged "$idle") fdb_entries=$(counter fdb_entries "$idle"))" \
+    sh -c "test '$(counter aged "$idle")' -ge 1 && test '$(counter fdb_entries "$idle")' -eq 0"
+  check "ipv4 aging: ping $net.1 from B after aging (flooded, learned again)" ping_ok "$B" "$net.1"
+}
+
+for case in ipv4 ipv6 ipv6-zerocsum ipv4-udpcsum ipv4-zero-fdb ipv4-group; do
+  run_case "$case"
 done
 
-if [ "$FAILS" -ne 0 ]; then
-  for log in "$WORK"/*.log; do
-    echo "---- $log"
-    cat "$log"
-  done
-  echo "$FAILS check(s) failed"
-  exit 1
+# The kernel's own VXLAN between A and C, the same transfer in the same run.
+kernel_pa_in_c
+ip -n "$A" link add vxr type vxlan id 5099 dstport 4789 local 10.200.0.1 remote 10.200.0.3 dev br0
+ip -n "$C" link add vxr type vxlan id 5099 dstport 4789 local 10.200.0.3 remote 10.200.0.1 dev veth3
+ip -n "$A" addr add 192.168.99.1/24 dev vxr
+ip -n "$C" addr add 192.168.99.3/24 dev vxr
+ip -n "$A" link set vxr up
+ip -n "$C" link set vxr up
+check "kernel <-> kernel: ping" ping_ok "$A" 192.168.99.3
+bulk "$A" "$C" 192.168.99.3 vxr "kernel -> kernel (baseline)"
+KERNEL_TO_KERNEL=$BULK_GBPS
+bulk "$C" "$A" 192.168.99.1 vxr "kernel -> kernel (baseline, reverse)"
+KERNEL_TO_KERNEL_REV=$BULK_GBPS
+if [ -n "${KERNEL_TO_NVO:-}" ] && [ -n "$KERNEL_TO_KERNEL" ] && [ -n "$KERNEL_TO_KERNEL_REV" ]; then
+  awk -v a="$KERNEL_TO_NVO" -v b="$NVO_TO_KERNEL" -v k="$KERNEL_TO_KERNEL" -v r="$KERNEL_TO_KERNEL_REV" 'BEGIN {
+    printf "RATIO: nvo decap (kernel -> nvo-vtep) / kernel -> kernel: %.2f\n", (k > 0 ? a / k : 0)
+    printf "RATIO: nvo encap (nvo-vtep -> kernel) / kernel -> kernel: %.2f\n", (r > 0 ? b / r : 0) }'
 fi
-echo "all checks passed"
+finish
