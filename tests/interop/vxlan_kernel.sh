@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vxlan_kernel.sh NVO_VTEP: nvo-vtep (or nvo-vtep-dpdk: same flags) against
+# vxlan_kernel.sh [--demo] NVO_VTEP: nvo-vtep (or nvo-vtep-dpdk: same flags) against
 # the Linux kernel's VXLAN driver, in network namespaces (lib.sh): the kernel
 # in A on the underlay bridge, nvo-vtep in B, C a third host on the same
 # underlay. One kernel vxlan device per case, created and deleted by the case:
@@ -14,12 +14,16 @@
 #   ipv4-zero-fdb   flood-and-learn: no remote, a static all-zeros FDB entry
 #   ipv4-group      flood-and-learn over the multicast group 239.1.1.1
 # and, for the throughput ratio, the same bulk transfer between two kernel
-# vxlan devices (A and C) in the same run. Needs root; never skips.
-NVO=${1:?usage: vxlan_kernel.sh NVO_VTEP}
+# vxlan devices (A and C) in the same run. Needs root; SKIPPED (FAIL in CI)
+# where the kernel lacks namespaces, veth, vxlan or TAP.
+# --demo (scripts/demo): the ipv4 case's pings and FDB checks only.
+DEMO=0
+[ "${1:-}" = --demo ] && DEMO=1 && shift
+NVO=${1:?usage: vxlan_kernel.sh [--demo] NVO_VTEP}
 source "$(dirname "$0")/lib.sh"
 
 build_topology
-make_bulk_data
+[ "$DEMO" = 1 ] || make_bulk_data
 SCAPY=$(scapy_python) || die "no python3 with scapy (Debian python3-scapy) for the spoofing check"
 
 # write_config FILE FAMILY LOCAL VNI: nvo's side of a case, from the case's
@@ -110,11 +114,11 @@ run_case() {
     tap_mac=$(ip netns exec "$B" cat /sys/class/net/nvotap/address)
     check "$case: kernel FDB of $dev has nvo's MAC $tap_mac dst $local" \
       sh -c "bridge -n $A fdb show dev $dev | tee /dev/stderr | grep -q '^$tap_mac dst ${local} '"
-    [ "$case" = ipv4 ] && ipv4_extras "$dev" "$net"
+    [ "$case" = ipv4 ] && [ "$DEMO" = 0 ] && ipv4_extras "$dev" "$net"
     [ "$case" = ipv6 ] && bulk "$A" "$B" "$net.2" nvotap "kernel -> nvo-vtep, IPv6 underlay"
     stop_vtep "$B" "$case"
     check "$case: nvo learned the kernel's MAC (learned=$(counter learned))" test "$(counter learned)" -ge 1
-    if [ "$case" = ipv4 ]; then
+    if [ "$case" = ipv4 ] && [ "$DEMO" = 0 ]; then
       check "$case: spoofed packets dropped and counted (drop.spoofed_source=$(counter drop.spoofed_source))" \
         test "${SPOOFED_AFTER:-0}" -ge 5
     fi
@@ -164,6 +168,11 @@ ipv4_extras() {
   check "ipv4 aging: ping $net.1 from B after aging (flooded, learned again)" ping_ok "$B" "$net.1"
 }
 
+if [ "$DEMO" = 1 ]; then
+  run_case ipv4
+  finish
+  exit
+fi
 for case in ipv4 ipv6 ipv6-zerocsum ipv4-udpcsum ipv4-zero-fdb ipv4-group; do
   run_case "$case"
 done
