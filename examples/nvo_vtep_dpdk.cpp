@@ -203,13 +203,12 @@ void trust_partial_checksum(rte_mbuf* m, std::uint16_t vxlan_port) noexcept {
 // VXLAN sent it with local checksum offload: the outer checksum is complete,
 // the inner one is not): completed in software before the TAP, as the kernel
 // does for a device without checksum offload (skb_checksum_help).
-void complete_partial_checksum(rte_mbuf* m) noexcept {
-  const auto c = find_l4_checksum(rte_pktmbuf_mtod(m, std::byte*), m->data_len);
-  if (!c || !holds_pseudo_header_sum(*c)) return;
-  std::memset(c->field, 0, 2);
-  const std::uint16_t sum = c->v6 ? rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(c->ip), c->l4)
-                                  : rte_ipv4_udptcp_cksum(reinterpret_cast<const rte_ipv4_hdr*>(c->ip), c->l4);
-  std::memcpy(c->field, &sum, 2);
+void complete_partial_checksum(const l4_checksum& c) noexcept {
+  if (!holds_pseudo_header_sum(c)) return;
+  std::memset(c.field, 0, 2);
+  const std::uint16_t sum = c.v6 ? rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(c.ip), c.l4)
+                                 : rte_ipv4_udptcp_cksum(reinterpret_cast<const rte_ipv4_hdr*>(c.ip), c.l4);
+  std::memcpy(c.field, &sum, 2);
 }
 
 struct counters {
@@ -290,8 +289,9 @@ class mbuf_set {
 class vtep {
  public:
   vtep(nvo_examples::vtep_state& s, rte_mempool* pool, std::uint16_t tap_port, std::uint16_t underlay_port,
-       std::optional<std::uint32_t> vni)
+       std::optional<std::uint32_t> vni, bool tap_tso)
       : state_(s),
+        tap_tso_(tap_tso),
         pool_(pool),
         tap_port_(tap_port),
         underlay_port_(underlay_port),
@@ -304,6 +304,9 @@ class vtep {
         copy_verdicts_(copies_.capacity()),
         segments_(max_segments(s.options.underlay_mtu)) {
     (void)rte_eth_macaddr_get(underlay_port, &underlay_mac_);
+    std::uint16_t mtu = RTE_ETHER_MTU;
+    (void)rte_eth_dev_get_mtu(tap_port, &mtu);  // DPDK's MTU of the port (net_tap's TX limit), not the kernel's
+    tap_mtu_ = mtu;
   }
 
   vtep(const vtep&) = delete;
@@ -378,13 +381,42 @@ class vtep {
     dec_->decapsulate({burst.data(), k}, {v.data(), k});
     for (std::size_t i = 0; i < k; ++i) {
       if (v[i].ok()) {
-        complete_partial_checksum(bufs[i].mbuf());
-        to_tap_.push(bufs[i].mbuf());  // the inner frame
+        if (fits_tap(bufs[i].mbuf()))
+          to_tap_.push(bufs[i].mbuf());  // the inner frame
+        else {
+          ++c_.tap_errors;
+          rte_pktmbuf_free(bufs[i].mbuf());
+        }
       } else
         rte_pktmbuf_free(bufs[i].mbuf());  // held (the reassembler copied it) or dropped: counted by the pipeline
     }
     to_tap_.flush();
     return n;
+  }
+
+  // A decapsulated frame's checksum completed if partial, and a frame larger
+  // than the TAP's MTU (a GSO super-frame the peer's kernel sent unsegmented
+  // across a veth: Linux gives packet sockets those whole) marked for
+  // net_tap's software TSO if it is TCP; false: too large and not TCP (net_tap
+  // would stop the burst at it).
+  bool fits_tap(rte_mbuf* m) noexcept {
+    const std::size_t limit = std::size_t{tap_mtu_} + RTE_ETHER_HDR_LEN;
+    const auto c = find_l4_checksum(rte_pktmbuf_mtod(m, std::byte*), m->data_len);
+    if (m->data_len <= limit) {
+      if (c) complete_partial_checksum(*c);
+      return true;
+    }
+    if (!tap_tso_ || !c || c->udp) return false;
+    m->l2_len = RTE_ETHER_HDR_LEN;
+    m->l3_len = static_cast<std::uint64_t>(c->l4 - c->ip) & 0x1FF;
+    m->l4_len = (std::to_integer<unsigned>(c->l4[12]) >> 4) * 4;
+    // net_tap wants segments (Ethernet header included) within its MTU.
+    const std::size_t headers = m->l2_len + m->l3_len + m->l4_len;
+    if (headers + 64 > tap_mtu_) return false;
+    m->tso_segsz = static_cast<std::uint16_t>(tap_mtu_ - headers);
+    m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM |
+                   (c->v6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM);
+    return true;
   }
 
   // net_af_packet delivers the frames the underlay interface sends too (the
@@ -514,6 +546,8 @@ class vtep {
   }
 
   nvo_examples::vtep_state& state_;
+  bool tap_tso_;
+  std::uint16_t tap_mtu_ = RTE_ETHER_MTU;
   rte_mempool* pool_;
   std::uint16_t tap_port_;
   std::uint16_t underlay_port_;
@@ -573,6 +607,11 @@ void start_eal(const std::string& iface, const std::string& tap, const std::stri
     fail_rte("cannot start DPDK's EAL (bad --eal-args, or a vdev failed: see the log above)", rte_errno);
 }
 
+// net_tap segments in software (rte_gso) what is marked RTE_MBUF_F_TX_TCP_SEG,
+// with the checksums it then computes.
+constexpr std::uint64_t tso_offloads =
+    RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+
 std::uint16_t port_of(const char* name) {
   std::uint16_t id = 0;
   if (rte_eth_dev_get_port_by_name(name, &id) != 0)
@@ -580,14 +619,20 @@ std::uint16_t port_of(const char* name) {
   return id;
 }
 
-void start_port(std::uint16_t port, std::uint16_t descriptors, rte_mempool* pool, const char* what) {
+// TX offloads: those of `wanted` the port has (returned).
+std::uint64_t start_port(std::uint16_t port, std::uint16_t descriptors, rte_mempool* pool, const char* what,
+                         std::uint64_t wanted = 0) {
   rte_eth_conf conf{};
+  rte_eth_dev_info info{};
+  if (const int r = rte_eth_dev_info_get(port, &info); r != 0) fail_rte(fmt::format("{} info", what), r);
+  conf.txmode.offloads = wanted & info.tx_offload_capa;
   if (const int r = rte_eth_dev_configure(port, 1, 1, &conf); r != 0) fail_rte(fmt::format("configure {}", what), r);
   if (const int r = rte_eth_rx_queue_setup(port, 0, descriptors, rte_eth_dev_socket_id(port), nullptr, pool); r != 0)
     fail_rte(fmt::format("RX queue of {}", what), r);
   if (const int r = rte_eth_tx_queue_setup(port, 0, descriptors, rte_eth_dev_socket_id(port), nullptr); r != 0)
     fail_rte(fmt::format("TX queue of {}", what), r);
   if (const int r = rte_eth_dev_start(port); r != 0) fail_rte(fmt::format("start {}", what), r);
+  return conf.txmode.offloads;
 }
 
 // checksum = "offload" leaves the outer checksums to the port.
@@ -644,7 +689,8 @@ int run(const std::string& config, const std::string& iface, const std::string& 
   // brings it up on start.
   start_port(underlay, af_packet_descriptors, pool, fmt::format("net_af_packet0 on {}", iface).c_str());
   cleanup.started.push_back(underlay);
-  start_port(tap, tap_rx_descriptors, pool, fmt::format("net_tap0 ({})", tap_name).c_str());
+  const std::uint64_t tap_offloads = start_port(tap, tap_rx_descriptors, pool, fmt::format("net_tap0 ({})", tap_name).c_str(),
+                                                tso_offloads);
   cleanup.started.push_back(tap);
 
   struct sigaction sa{};
@@ -652,7 +698,7 @@ int run(const std::string& config, const std::string& iface, const std::string& 
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  vtep v(state, pool, tap, underlay, vni);
+  vtep v(state, pool, tap, underlay, vni, (tap_offloads & tso_offloads) == tso_offloads);
   fmt::print(stderr, "nvo-vtep-dpdk: {} on {} <-> TAP {}\n", config, iface, tap_name);
   std::uint32_t last_stats = monotonic_seconds();
   unsigned idle = 0;
