@@ -137,6 +137,9 @@ namespace scalar {
   if (n != 0) std::memcpy(dst, src, n);
   return wire::checksum_accumulate({dst, n}, sum);
 }
+inline void copy(std::byte* dst, const std::byte* src, std::size_t n) noexcept {
+  if (n != 0) std::memcpy(dst, src, n);
+}
 }  // namespace scalar
 
 #if NVO_SIMD_X86
@@ -279,18 +282,19 @@ inline constexpr std::size_t small_reduce_vectors = 2048;
   return _mm512_dpwssd_epi32(acc, biased(v), _mm512_set1_epi16(1));
 }
 
-// The loads run over the 64-byte lines the buffer touches, so none splits a cache
-// line: the first and last are zero-filling masked loads (masked-off bytes are
-// neither read nor fault), and zero fill is RFC 1071's odd-byte rule. Lanes hold
-// address-order words, so from an odd address every word is byte-swapped and the
-// folded sum is swapped back (RFC 1071 2(B)). Eight accumulators cover the
+// The loads run over the 64-byte lines the buffer touches (a copy: the lines of
+// the destination, so no store splits a line), so none splits a cache line: the
+// first and last are zero-filling masked loads (masked-off bytes are neither read
+// nor fault), and zero fill is RFC 1071's odd-byte rule. Lanes hold words in the
+// order of that line grid, so from an odd offset every word is byte-swapped and
+// the folded sum is swapped back (RFC 1071 2(B)). Eight accumulators cover the
 // multiply-add latency at one vector per cycle; they meet once per block.
 // Step is step_bw or step_vnni; the caller's target decides which may inline.
 #define NVO_SIMD_AVX512_CHECKSUM_BODY(STEP, COPY)                                                          \
   if (n == 0) return sum;                                                                                  \
-  const auto addr = reinterpret_cast<std::uintptr_t>(p);                                                   \
-  const auto off = static_cast<unsigned>(addr & 63);                                                       \
-  const auto* q = reinterpret_cast<const std::byte*>(addr - off);                                          \
+  /* a copy aligns to dst: a split store costs more than a split load */                                  \
+  const auto off = static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(COPY ? dst : p) & 63);          \
+  const auto* q = reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(p) - off);           \
   std::byte* d = COPY ? reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(dst) - off) : nullptr; \
   const std::size_t lines = (off + n + 63) / 64;                                                           \
   const auto end_bits = static_cast<unsigned>((off + n) & 63);                                             \
@@ -315,14 +319,14 @@ inline constexpr std::size_t small_reduce_vectors = 2048;
       __m512i a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;      \
       std::size_t i = 0;                                                                                   \
       for (; i + 8 <= c; i += 8) {                                                                         \
-        const __m512i v0 = _mm512_load_si512(r + 64 * i);                                                  \
-        const __m512i v1 = _mm512_load_si512(r + 64 * i + 64);                                             \
-        const __m512i v2 = _mm512_load_si512(r + 64 * i + 128);                                            \
-        const __m512i v3 = _mm512_load_si512(r + 64 * i + 192);                                            \
-        const __m512i v4 = _mm512_load_si512(r + 64 * i + 256);                                            \
-        const __m512i v5 = _mm512_load_si512(r + 64 * i + 320);                                            \
-        const __m512i v6 = _mm512_load_si512(r + 64 * i + 384);                                            \
-        const __m512i v7 = _mm512_load_si512(r + 64 * i + 448);                                            \
+        const __m512i v0 = _mm512_loadu_si512(r + 64 * i);                                                  \
+        const __m512i v1 = _mm512_loadu_si512(r + 64 * i + 64);                                             \
+        const __m512i v2 = _mm512_loadu_si512(r + 64 * i + 128);                                            \
+        const __m512i v3 = _mm512_loadu_si512(r + 64 * i + 192);                                            \
+        const __m512i v4 = _mm512_loadu_si512(r + 64 * i + 256);                                            \
+        const __m512i v5 = _mm512_loadu_si512(r + 64 * i + 320);                                            \
+        const __m512i v6 = _mm512_loadu_si512(r + 64 * i + 384);                                            \
+        const __m512i v7 = _mm512_loadu_si512(r + 64 * i + 448);                                            \
         if (COPY) {                                                                                        \
           _mm512_storeu_si512(w + 64 * i, v0);                                                             \
           _mm512_storeu_si512(w + 64 * i + 64, v1);                                                        \
@@ -344,10 +348,10 @@ inline constexpr std::size_t small_reduce_vectors = 2048;
       }                                                                                                    \
       /* The 0..7 left over spread over the accumulators too: no serial chain. */                         \
       if (i + 4 <= c) {                                                                                    \
-        const __m512i v0 = _mm512_load_si512(r + 64 * i);                                                  \
-        const __m512i v1 = _mm512_load_si512(r + 64 * i + 64);                                             \
-        const __m512i v2 = _mm512_load_si512(r + 64 * i + 128);                                            \
-        const __m512i v3 = _mm512_load_si512(r + 64 * i + 192);                                            \
+        const __m512i v0 = _mm512_loadu_si512(r + 64 * i);                                                  \
+        const __m512i v1 = _mm512_loadu_si512(r + 64 * i + 64);                                             \
+        const __m512i v2 = _mm512_loadu_si512(r + 64 * i + 128);                                            \
+        const __m512i v3 = _mm512_loadu_si512(r + 64 * i + 192);                                            \
         if (COPY) {                                                                                        \
           _mm512_storeu_si512(w + 64 * i, v0);                                                             \
           _mm512_storeu_si512(w + 64 * i + 64, v1);                                                        \
@@ -361,17 +365,17 @@ inline constexpr std::size_t small_reduce_vectors = 2048;
         i += 4;                                                                                            \
       }                                                                                                    \
       if (i < c) {                                                                                         \
-        const __m512i v = _mm512_load_si512(r + 64 * i);                                                   \
+        const __m512i v = _mm512_loadu_si512(r + 64 * i);                                                   \
         if (COPY) _mm512_storeu_si512(w + 64 * i, v);                                                      \
         a4 = STEP(a4, v);                                                                                  \
       }                                                                                                    \
       if (i + 1 < c) {                                                                                     \
-        const __m512i v = _mm512_load_si512(r + 64 * i + 64);                                              \
+        const __m512i v = _mm512_loadu_si512(r + 64 * i + 64);                                              \
         if (COPY) _mm512_storeu_si512(w + 64 * i + 64, v);                                                 \
         a5 = STEP(a5, v);                                                                                  \
       }                                                                                                    \
       if (i + 2 < c) {                                                                                     \
-        const __m512i v = _mm512_load_si512(r + 64 * i + 128);                                             \
+        const __m512i v = _mm512_loadu_si512(r + 64 * i + 128);                                             \
         if (COPY) _mm512_storeu_si512(w + 64 * i + 128, v);                                                \
         a6 = STEP(a6, v);                                                                                  \
       }                                                                                                    \
@@ -411,6 +415,38 @@ inline constexpr std::size_t small_reduce_vectors = 2048;
 }
 #undef NVO_SIMD_AVX512_CHECKSUM_BODY
 
+// A plain copy (reassembly: segment payloads into a frame buffer) whose stores
+// are aligned to the destination's lines: a line-splitting store costs two
+// cache accesses, a line-splitting load less. The head and tail vectors
+// overlap the body. PRECONDITION: the ranges do not overlap.
+[[gnu::target(NVO_SIMD_TARGET_AVX512)]] inline void copy(std::byte* dst, const std::byte* src,
+                                                         std::size_t n) noexcept {
+  if (n <= 64) {
+    const __mmask64 m = _bzhi_u64(~std::uint64_t{0}, static_cast<unsigned>(n));
+    _mm512_mask_storeu_epi8(dst, m, _mm512_maskz_loadu_epi8(m, src));
+    return;
+  }
+  const __m512i head = _mm512_loadu_si512(src);
+  const __m512i tail = _mm512_loadu_si512(src + n - 64);
+  const std::size_t skip = 64 - (reinterpret_cast<std::uintptr_t>(dst) & 63);  // 1..64
+  std::byte* d = dst + skip;
+  const std::byte* s = src + skip;
+  std::size_t left = n - skip;  // the body: whole lines from d, then the tail
+  for (; left >= 256; left -= 256, d += 256, s += 256) {
+    const __m512i v0 = _mm512_loadu_si512(s);
+    const __m512i v1 = _mm512_loadu_si512(s + 64);
+    const __m512i v2 = _mm512_loadu_si512(s + 128);
+    const __m512i v3 = _mm512_loadu_si512(s + 192);
+    _mm512_store_si512(d, v0);
+    _mm512_store_si512(d + 64, v1);
+    _mm512_store_si512(d + 128, v2);
+    _mm512_store_si512(d + 192, v3);
+  }
+  for (; left >= 64; left -= 64, d += 64, s += 64) _mm512_store_si512(d, _mm512_loadu_si512(s));
+  _mm512_storeu_si512(dst, head);
+  _mm512_storeu_si512(dst + n - 64, tail);
+}
+
 // VNNI fuses the multiply-add and the accumulate: one fewer uop per vector.
 // PRECONDITION: supported(isa::avx512).
 [[nodiscard]] inline std::uint64_t checksum_accumulate(const std::byte* p, std::size_t n, std::uint64_t sum) noexcept {
@@ -424,10 +460,12 @@ inline constexpr std::size_t small_reduce_vectors = 2048;
 #endif  // NVO_SIMD_X86
 
 // One ISA's kernels, for per-object capture: read once, call many times.
+// copy is copy_accumulate without the sum, for copies that need none.
 struct checksum_kernels {
   isa id;
   std::uint64_t (*accumulate)(const std::byte* p, std::size_t n, std::uint64_t sum) noexcept;
   std::uint64_t (*copy_accumulate)(std::byte* dst, const std::byte* src, std::size_t n, std::uint64_t sum) noexcept;
+  void (*copy)(std::byte* dst, const std::byte* src, std::size_t n) noexcept;
 };
 
 // PRECONDITION: supported(i).
@@ -435,13 +473,13 @@ struct checksum_kernels {
   NVO_ASSERT(supported(i));
   static const std::array<checksum_kernels, isa_count> table = [] {
     std::array<checksum_kernels, isa_count> t{};
-    for (auto& k : t) k = {isa::scalar, &scalar::checksum_accumulate, &scalar::copy_checksum_accumulate};
+    for (auto& k : t) k = {isa::scalar, &scalar::checksum_accumulate, &scalar::copy_checksum_accumulate, &scalar::copy};
 #if NVO_SIMD_X86
-    t[1] = {isa::sse42, &sse42::checksum_accumulate, &sse42::copy_checksum_accumulate};
-    t[2] = {isa::avx2, &avx2::checksum_accumulate, &avx2::copy_checksum_accumulate};
+    t[1] = {isa::sse42, &sse42::checksum_accumulate, &sse42::copy_checksum_accumulate, &scalar::copy};
+    t[2] = {isa::avx2, &avx2::checksum_accumulate, &avx2::copy_checksum_accumulate, &scalar::copy};
     t[3] = {isa::avx512,
             cpu().avx512_vnni ? &avx512::checksum_accumulate_vnni : &avx512::checksum_accumulate_bw,
-            &avx512::copy_checksum_accumulate};
+            &avx512::copy_checksum_accumulate, &avx512::copy};
 #endif
     return t;
   }();
