@@ -105,6 +105,7 @@
 #include <vector>
 
 #include "nvo/base/mix.hpp"
+#include "nvo/simd/checksum.hpp"
 #include "nvo/stt/frame.hpp"
 #include "nvo/wire/dissect.hpp"
 #include "nvo/wire/stt.hpp"
@@ -334,6 +335,25 @@ struct frame_key {
   std::uint16_t dst_port = 0;
   std::uint8_t version = 0;
 
+  // Word compares: the defaulted one compares the addresses with memcmp calls.
+  [[nodiscard]] bool matches(const rx_segment& s) const noexcept {
+    std::uint64_t a[4], b[4];
+    std::memcpy(a, src.data(), 16);
+    std::memcpy(a + 2, dst.data(), 16);
+    std::memcpy(b, s.src.octets.data(), 16);
+    std::memcpy(b + 2, s.dst.octets.data(), 16);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0 && frame_id == s.frame_id &&
+           src_port == s.src_port && dst_port == s.dst_port && version == s.src.version;
+  }
+  [[nodiscard]] bool matches(const frame_key& k) const noexcept {
+    std::uint64_t a[4], b[4];
+    std::memcpy(a, src.data(), 16);
+    std::memcpy(a + 2, dst.data(), 16);
+    std::memcpy(b, k.src.data(), 16);
+    std::memcpy(b + 2, k.dst.data(), 16);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0 && frame_id == k.frame_id &&
+           src_port == k.src_port && dst_port == k.dst_port && version == k.version;
+  }
   friend constexpr bool operator==(const frame_key&, const frame_key&) = default;
 };
 
@@ -351,7 +371,8 @@ class reassembler {
         pools_{detail::block_pool(o.memory_cap - staging_bytes(o.memory_cap)),
                detail::block_pool(staging_bytes(o.memory_cap))},
         frames_(o.max_frames),
-        index_(index_size(o.max_frames), empty) {
+        index_(index_size(o.max_frames), empty),
+        kernels_(&simd::active_checksum_kernels()) {
     NVO_ASSERT(o.max_frames >= 1 && o.max_frames < empty);
     std::uint64_t x = o.hash_seed ? *o.hash_seed : random_seed();
     for (auto& k : secret_) k = detail::splitmix(x);
@@ -367,10 +388,13 @@ class reassembler {
     expire_before(t);
     const std::size_t n = s.payload.size();
     if (n == 0 || s.frame_length < wire::stt::frame_header_size) return drop(drop_reason::bad_segment);
-    const detail::frame_key key = key_of(s);
-    const std::uint64_t h = hash(key);
-    const std::size_t pos = find(key, h);
-    std::uint16_t f = pos == npos ? empty : index_[pos];
+    // Segments of a frame mostly come back to back: the last frame hit skips
+    // the hash and the probe.
+    std::uint16_t f = last_;
+    if (f == empty || !frames_[f].live || !frames_[f].key.matches(s)) {
+      const std::size_t pos = find(s);
+      f = pos == npos ? empty : index_[pos];
+    }
     if (std::size_t{s.fragment_offset} + n > s.frame_length) {
       if (f != empty) free_frame(f);
       return drop(drop_reason::past_frame_length);
@@ -382,11 +406,12 @@ class reassembler {
     std::size_t added = 0;
     if (f == empty) {
       if (s.fragment_offset == 0 && n == s.frame_length) return bypass(s);
-      f = create(key, h, s, t);
+      const detail::frame_key key = key_of(s);
+      f = create(key, hash(key), s, t);
       if (f == empty) return drop(drop_reason::no_room);
       frame& fr = frames_[f];
       // The first bytes of a frame: at their offset, or at the start of a staging block.
-      std::memcpy(data(fr) + (fr.staged ? 0 : s.fragment_offset), s.payload.data(), n);
+      kernels_->copy(data(fr) + (fr.staged ? 0 : s.fragment_offset), s.payload.data(), n);
       fr.ranges[0] = {s.fragment_offset, static_cast<std::uint16_t>(s.fragment_offset + n)};
       fr.nranges = 1;
       fr.received = static_cast<std::uint32_t>(n);
@@ -402,6 +427,7 @@ class reassembler {
       }
       frames_[f].second = true;
     }
+    last_ = f;
     frame& fr = frames_[f];
     if (added == 0) ++counters_.duplicates;
     if ((s.outer_tos & ecn_mask) == ecn_ce) fr.ce = true;
@@ -426,9 +452,12 @@ class reassembler {
       return r;
     }
     fr.active = t;
-    unlink_class(f);
-    fr.progress = progress_of(fr.second, fr.received);
-    push_class(f);
+    const std::uint8_t progress = progress_of(fr.second, fr.received);
+    if (progress != fr.progress || fr.class_next != empty) {  // else already its class's most recent
+      unlink_class(f);
+      fr.progress = progress;
+      push_class(f);
+    }
     return {};
   }
 
@@ -567,8 +596,12 @@ class reassembler {
     for (std::size_t p = h & mask;; p = (p + 1) & mask) {
       const std::uint16_t f = index_[p];
       if (f == empty) return npos;
-      if (frames_[f].hash == h && frames_[f].key == k) return p;
+      if (frames_[f].hash == h && frames_[f].key.matches(k)) return p;
     }
+  }
+  [[nodiscard]] std::size_t find(const rx_segment& s) const noexcept {
+    const detail::frame_key k = key_of(s);
+    return find(k, hash(k));
   }
 
   // Removes index_[pos], shifting later entries of its probe run back so
@@ -742,7 +775,7 @@ class reassembler {
       return false;
     }
     const std::uint32_t block = pools_[0].allocate(full);
-    std::memcpy(pools_[0].data(block) + fr.ranges[0].begin, pools_[1].data(fr.block), fr.received);
+    kernels_->copy(pools_[0].data(block) + fr.ranges[0].begin, pools_[1].data(fr.block), fr.received);
     pools_[1].release(fr.block, fr.order);
     fr.block = block;
     fr.order = full;
@@ -761,6 +794,13 @@ class reassembler {
     std::byte* buf = data(fr);
     range* r = fr.ranges.data();
     const std::size_t count = fr.nranges;
+    if (count != 0 && r[count - 1].end == b) {  // in order: extends the last range, overlaps nothing
+      kernels_->copy(buf + b, src, e - b);
+      r[count - 1].end = static_cast<std::uint16_t>(e);
+      added += e - b;
+      fr.received += static_cast<std::uint32_t>(e - b);
+      return std::nullopt;
+    }
     std::size_t i = 0;  // the first range that ends at or after b (touching ranges merge)
     while (i < count && r[i].end < b) ++i;
     std::size_t j = i;  // one past the last range that starts at or before e
@@ -772,13 +812,13 @@ class reassembler {
     std::size_t cursor = b;
     for (std::size_t k = i; k < j; ++k) {
       if (r[k].begin > cursor) {
-        std::memcpy(buf + cursor, src + (cursor - b), r[k].begin - cursor);
+        kernels_->copy(buf + cursor, src + (cursor - b), r[k].begin - cursor);
         added += r[k].begin - cursor;
       }
       cursor = std::max<std::size_t>(cursor, r[k].end);
     }
     if (cursor < e) {
-      std::memcpy(buf + cursor, src + (cursor - b), e - cursor);
+      kernels_->copy(buf + cursor, src + (cursor - b), e - cursor);
       added += e - cursor;
     }
     if (j == i) {
@@ -804,6 +844,8 @@ class reassembler {
   list age_{};
   std::array<std::uint64_t, 6> secret_{};
   reassembly_counters counters_{};
+  const simd::checksum_kernels* kernels_;  // copy: captured once
+  std::uint16_t last_ = empty;             // the frame the last segment went to, if still live
 };
 
 }  // namespace stt
