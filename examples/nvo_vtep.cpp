@@ -44,12 +44,14 @@
 #include "nvo/pipeline/reply.hpp"
 #include "nvo/wire/ethernet.hpp"
 #include "tunnel.hpp"
+#include "vtep/vtep_common.hpp"
 
 namespace {
 
 namespace np = nvo::pipeline;
 namespace wire = nvo::wire;
 using nvo_examples::config_error;
+using namespace nvo_examples::vtep;
 
 constexpr std::size_t headroom = 128;  // >= header_template::max_size
 constexpr std::size_t burst_size = 32;
@@ -71,10 +73,6 @@ SIGINT or SIGTERM stops it; it then prints one final counters line:
 exit status: 0 after a signal, 1 when CONFIG is bad or a device cannot be
 opened (no such interface, no permission), 2 on a usage error.
 )";
-
-struct tool_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 [[noreturn]] void fail_errno(std::string_view what) {
   const int e = errno;
@@ -152,15 +150,6 @@ int open_underlay(const std::string& iface) {
   return ::dup(fd);  // the guard closes the original
 }
 
-std::uint32_t monotonic_seconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint32_t>(ts.tv_sec);
-}
-
-volatile std::sig_atomic_t stop_requested = 0;
-extern "C" void on_signal(int /*sig*/) { stop_requested = 1; }
-
 // Buffers over one preallocated arena: no allocation per packet.
 struct slots {
   slots(std::size_t count, std::size_t size) : size_(size), arena_(count * size), bufs_(count), ptrs_(count) {
@@ -181,18 +170,6 @@ struct slots {
   std::vector<std::byte> arena_;
   std::vector<np::buffer> bufs_;
   std::vector<np::buffer*> ptrs_;
-};
-
-struct counters {
-  std::uint64_t aged = 0;
-  std::uint64_t unknown_tenant = 0;  // TAP frames whose source MAC is in no VNI's tenants
-  std::uint64_t outgoing_ignored = 0;
-  std::uint64_t truncated = 0;  // underlay frames larger than a slot
-  std::uint64_t offload_refused = 0;  // underlay frames whose offload state has no virtio_net_hdr form
-  std::uint64_t segments = 0;
-  std::uint64_t too_big_messages = 0;
-  std::uint64_t tx_errors = 0;
-  std::uint64_t tap_errors = 0;
 };
 
 class vtep {
@@ -226,7 +203,7 @@ class vtep {
       }
       tap_len_[n] = static_cast<std::size_t>(got) - vnet_size;
       tap_rx_[n].reset(headroom, tap_len_[n]);
-      tenant[n] = tenant_of(tap_rx_[n]);
+      tenant[n] = tenant_of(state_.config, vni_, tap_rx_[n].bytes());
     }
     // Runs of one tenant go through the pipeline as one burst.
     for (std::size_t begin = 0; begin < n;) {
@@ -296,31 +273,10 @@ class vtep {
   }
 
   [[nodiscard]] std::string counters_line() const {
-    const np::pipeline_counters& e = enc_->counters();
-    const np::pipeline_counters& d = dec_->counters();
-    std::string s = fmt::format(
-        "encapsulated={} decapsulated={} flooded={} replicas={} segments={} replies={} too_big={} learned={} aged={} "
-        "fdb_entries={} unknown_tenant={} outgoing_ignored={} truncated={} offload_refused={} tx_errors={} tap_errors={}",
-        e.encapsulated, d.decapsulated, e.flooded, e.replicas, c_.segments, e.replies, e.too_big, d.learned, c_.aged,
-        state_.fdb.size(), c_.unknown_tenant, c_.outgoing_ignored, c_.truncated, c_.offload_refused, c_.tx_errors,
-        c_.tap_errors);
-    for (std::size_t r = 0; r < np::drop_reason_count; ++r)
-      if (const std::uint64_t k = e.drops[r] + d.drops[r]; k != 0)
-        fmt::format_to(std::back_inserter(s), " drop.{}={}", np::to_string(static_cast<np::drop_reason>(r)), k);
-    return s;
+    return nvo_examples::vtep::counters_line(enc_->counters(), dec_->counters(), c_, state_.fdb.size());
   }
 
  private:
-  static std::size_t flood_fanout(const nvo_examples::tunnel_config& c) {
-    std::size_t k = 1;
-    for (const auto& v : c.vnis) k = std::max(k, v.group ? std::size_t{1} : v.flood.size());
-    return k;
-  }
-  // Enough segment buffers for the largest STT frame: each carries at least
-  // the MTU less the outer headers (under 160 bytes); the pipeline refuses
-  // with stt_too_many_segments if not.
-  static std::size_t max_segments(std::uint16_t mtu) { return frame_room / std::max<std::size_t>(mtu - 160, 256) + 2; }
-
   // The offload state of an underlay frame, for its inner frame `stripped`
   // bytes further on. A pending checksum inside the outer headers (the outer
   // UDP checksum) is nothing the inner frame needs: it is complete then.
@@ -335,16 +291,6 @@ class vtep {
       h.hdr_len = static_cast<std::uint16_t>(outer.hdr_len > stripped ? outer.hdr_len - stripped : 0);
     }
     return h;
-  }
-
-  [[nodiscard]] std::optional<std::uint32_t> tenant_of(const np::buffer& b) const {
-    if (vni_) return vni_;
-    if (b.size() < wire::ethernet::header_size) return std::nullopt;
-    wire::mac_address src;
-    std::memcpy(src.octets.data(), b.data() + 6, 6);
-    for (const auto& v : state_.config.vnis)
-      if (std::find(v.tenants.begin(), v.tenants.end(), src) != v.tenants.end()) return v.id;
-    return std::nullopt;
   }
 
   void encapsulate(std::size_t begin, std::size_t end, std::uint32_t tenant) {
@@ -442,13 +388,12 @@ class vtep {
   std::uint32_t last_age_ = 0;
 };
 
-int run(const std::string& config, const std::string& iface, const std::string& tap_name,
-        std::optional<std::uint32_t> vni, unsigned stats_interval) {
-  nvo_examples::vtep_state state(nvo_examples::load_tunnel_config(config));
-  if (vni && state.config.find_vni(*vni) == nullptr)
-    throw config_error(fmt::format("--vni {}: {} configures no such VNI", *vni, config));
-  const fd_guard underlay(open_underlay(iface));
-  const fd_guard tap(open_tap(tap_name));
+int run(const options& o) {
+  nvo_examples::vtep_state state(nvo_examples::load_tunnel_config(o.config));
+  if (o.vni && state.config.find_vni(*o.vni) == nullptr)
+    throw config_error(fmt::format("--vni {}: {} configures no such VNI", *o.vni, o.config));
+  const fd_guard underlay(open_underlay(o.underlay));
+  const fd_guard tap(open_tap(o.tap));
 
   // Blocked except inside ppoll, so a signal cannot slip in between the
   // check of stop_requested and the wait.
@@ -460,12 +405,12 @@ int run(const std::string& config, const std::string& iface, const std::string& 
   sigdelset(&wait_mask, SIGINT);
   sigdelset(&wait_mask, SIGTERM);
   struct sigaction sa{};
-  sa.sa_handler = on_signal;
+  sa.sa_handler = request_stop;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  vtep v(state, tap.get(), underlay.get(), vni);
-  fmt::print(stderr, "nvo-vtep: {} on {} <-> TAP {}\n", config, iface, tap_name);
+  vtep v(state, tap.get(), underlay.get(), o.vni);
+  fmt::print(stderr, "nvo-vtep: {} on {} <-> TAP {}\n", o.config, o.underlay, o.tap);
   std::uint32_t last_stats = monotonic_seconds();
   std::array<pollfd, 2> fds{{{tap.get(), POLLIN, 0}, {underlay.get(), POLLIN, 0}}};
   while (stop_requested == 0) {
@@ -480,7 +425,7 @@ int run(const std::string& config, const std::string& iface, const std::string& 
       if (((fds[0].revents | fds[1].revents) & (POLLERR | POLLHUP | POLLNVAL)) != 0)
         throw tool_error("a device went away (TAP deleted or underlay interface down?)");
     }
-    if (stats_interval != 0 && now - last_stats >= stats_interval) {
+    if (o.stats_interval != 0 && now - last_stats >= o.stats_interval) {
       fmt::print(stderr, "nvo-vtep stats: {}\n", v.counters_line());
       last_stats = now;
     }
@@ -493,31 +438,6 @@ int run(const std::string& config, const std::string& iface, const std::string& 
 
 int main(int argc, char** argv) {
   CLI::App app{std::string(description), "nvo-vtep"};
-  std::string config, iface, tap;
-  std::uint32_t vni = 0;
-  unsigned stats_interval = 0;
-  app.add_option("--config", config, "tunnel configuration (TOML)")->required();
-  app.add_option("--underlay", iface, "underlay interface (AF_PACKET socket)")->required();
-  app.add_option("--tap", tap, "TAP device to create or attach (the inner side)")->required();
-  CLI::Option* vni_opt = app.add_option("--vni", vni, "every TAP frame's VNI/VSID (default: the VNI whose `tenants` "
-                                                      "list the frame's source MAC)")
-                             ->check(CLI::Range(0, 0xFFFFFF));
-  app.add_option("--stats-interval", stats_interval, "print the counters line every S seconds (default 0: never)")
-      ->check(CLI::Range(0u, 86400u));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "nvo-vtep: {}\nTry 'nvo-vtep --help'.\n", e.what());
-    return 2;
-  }
-  try {
-    return run(config, iface, tap, vni_opt->count() != 0 ? std::optional(vni) : std::nullopt, stats_interval);
-  } catch (const config_error& e) {
-    fmt::print(stderr, "nvo-vtep: {}\n", e.what());
-  } catch (const tool_error& e) {
-    fmt::print(stderr, "nvo-vtep: {}\n", e.what());
-  }
-  return 1;
+  const command_line cl(app, "underlay interface (AF_PACKET socket)", "TAP device to create or attach (the inner side)");
+  return run_main(app, cl, argc, argv, [](const options& o) { return run(o); });
 }

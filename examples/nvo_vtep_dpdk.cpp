@@ -40,6 +40,7 @@
 #include "nvo/pipeline/reply.hpp"
 #include "nvo/wire/ethernet.hpp"
 #include "tunnel.hpp"
+#include "vtep/vtep_common.hpp"
 
 namespace {
 
@@ -47,6 +48,7 @@ namespace np = nvo::pipeline;
 namespace wire = nvo::wire;
 using nvo::dpdk::mbuf_buffer;
 using nvo_examples::config_error;
+using namespace nvo_examples::vtep;
 using encapsulator = nvo_examples::basic_encapsulator<mbuf_buffer>;
 using decapsulator = nvo_examples::basic_decapsulator<mbuf_buffer>;
 
@@ -89,23 +91,10 @@ exit status: 0 after a signal, 1 when CONFIG is bad or a device cannot be
 opened (no such interface, no permission, EAL refused), 2 on a usage error.
 )";
 
-struct tool_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 [[noreturn]] void fail_rte(std::string_view what, int err) {
   std::string msg = fmt::format("{}: {}", what, rte_strerror(err < 0 ? -err : err));
   throw tool_error(msg);
 }
-
-std::uint32_t monotonic_seconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint32_t>(ts.tv_sec);
-}
-
-volatile std::sig_atomic_t stop_requested = 0;
-extern "C" void on_signal(int /*sig*/) { stop_requested = 1; }
 
 // CHECKSUM_PARTIAL frames from the local stack. A frame a Linux stack sends
 // with checksum offload (the kernel's VXLAN over a veth, a TCP/UDP socket in
@@ -210,18 +199,6 @@ void complete_partial_checksum(const l4_checksum& c) noexcept {
                                  : rte_ipv4_udptcp_cksum(reinterpret_cast<const rte_ipv4_hdr*>(c.ip), c.l4);
   std::memcpy(c.field, &sum, 2);
 }
-
-struct counters {
-  std::uint64_t aged = 0;
-  std::uint64_t unknown_tenant = 0;    // TAP frames whose source MAC is in no VNI's tenants
-  std::uint64_t outgoing_ignored = 0;  // underlay frames from the interface's own MAC
-  std::uint64_t truncated = 0;         // frames in more than one mbuf (adapt() refuses chains)
-  std::uint64_t offload_refused = 0;   // always 0: no offload state crosses net_af_packet/net_tap
-  std::uint64_t segments = 0;
-  std::uint64_t too_big_messages = 0;
-  std::uint64_t tx_errors = 0;   // underlay: not sent, or no mbuf for a copy/segment
-  std::uint64_t tap_errors = 0;  // TAP: not sent, or no mbuf for an ICMP message
-};
 
 // Frames for one port, sent a burst at a time; what the PMD refuses is freed
 // and counted.
@@ -328,28 +305,10 @@ class vtep {
   }
 
   [[nodiscard]] std::string counters_line() const {
-    const np::pipeline_counters& e = enc_->counters();
-    const np::pipeline_counters& d = dec_->counters();
-    std::string s = fmt::format(
-        "encapsulated={} decapsulated={} flooded={} replicas={} segments={} replies={} too_big={} learned={} aged={} "
-        "fdb_entries={} unknown_tenant={} outgoing_ignored={} truncated={} offload_refused={} tx_errors={} tap_errors={}",
-        e.encapsulated, d.decapsulated, e.flooded, e.replicas, c_.segments, e.replies, e.too_big, d.learned, c_.aged,
-        state_.fdb.size(), c_.unknown_tenant, c_.outgoing_ignored, c_.truncated, c_.offload_refused, c_.tx_errors,
-        c_.tap_errors);
-    for (std::size_t r = 0; r < np::drop_reason_count; ++r)
-      if (const std::uint64_t k = e.drops[r] + d.drops[r]; k != 0)
-        fmt::format_to(std::back_inserter(s), " drop.{}={}", np::to_string(static_cast<np::drop_reason>(r)), k);
-    return s;
+    return nvo_examples::vtep::counters_line(enc_->counters(), dec_->counters(), c_, state_.fdb.size());
   }
 
  private:
-  static std::size_t flood_fanout(const nvo_examples::tunnel_config& c) {
-    std::size_t k = 1;
-    for (const auto& v : c.vnis) k = std::max(k, v.group ? std::size_t{1} : v.flood.size());
-    return k;
-  }
-  // As nvo-vtep: enough segments for the largest STT frame.
-  static std::size_t max_segments(std::uint16_t mtu) { return 65536 / std::max<std::size_t>(mtu - 160, 256) + 2; }
 
   // Underlay -> TAP.
   std::uint16_t underlay_burst() noexcept {
@@ -447,7 +406,7 @@ class vtep {
       // As received, for build_too_big (the pipeline may have moved data_off).
       rx_off_[k] = pkts[i]->data_off;
       rx_len_[k] = pkts[i]->data_len;
-      tenant[k] = tenant_of(bufs_[k]);
+      tenant[k] = tenant_of(state_.config, vni_, {bufs_[k].data(), bufs_[k].size()});
       ++k;
     }
     // Runs of one tenant go through the pipeline as one burst.
@@ -465,16 +424,6 @@ class vtep {
     to_underlay_.flush();
     to_tap_.flush();
     return n;
-  }
-
-  [[nodiscard]] std::optional<std::uint32_t> tenant_of(const mbuf_buffer& b) const noexcept {
-    if (vni_) return vni_;
-    if (b.size() < wire::ethernet::header_size) return std::nullopt;
-    wire::mac_address src;
-    std::memcpy(src.octets.data(), b.data() + 6, 6);
-    for (const auto& v : state_.config.vnis)
-      if (std::find(v.tenants.begin(), v.tenants.end(), src) != v.tenants.end()) return v.id;
-    return std::nullopt;
   }
 
   void encapsulate(std::size_t begin, std::size_t end, std::uint32_t tenant) noexcept {
@@ -647,8 +596,11 @@ void check_offload(const nvo_examples::vtep_state& s, std::uint16_t port, const 
                                    s.config.path, info.driver_name, iface));
 }
 
-int run(const std::string& config, const std::string& iface, const std::string& tap_name,
-        std::optional<std::uint32_t> vni, unsigned stats_interval, const std::string& eal_args) {
+int run(const options& o, const std::string& eal_args) {
+  const std::string& config = o.config;
+  const std::string& iface = o.underlay;
+  const std::string& tap_name = o.tap;
+  const std::optional<std::uint32_t> vni = o.vni;
   nvo_examples::vtep_state state(nvo_examples::load_tunnel_config(config));
   if (vni && state.config.find_vni(*vni) == nullptr)
     throw config_error(fmt::format("--vni {}: {} configures no such VNI", *vni, config));
@@ -694,7 +646,7 @@ int run(const std::string& config, const std::string& iface, const std::string& 
   cleanup.started.push_back(tap);
 
   struct sigaction sa{};
-  sa.sa_handler = on_signal;
+  sa.sa_handler = request_stop;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
@@ -713,7 +665,7 @@ int run(const std::string& config, const std::string& iface, const std::string& 
       const timespec nap{0, 200'000};
       ::nanosleep(&nap, nullptr);
     }
-    if (stats_interval != 0 && now - last_stats >= stats_interval) {
+    if (o.stats_interval != 0 && now - last_stats >= o.stats_interval) {
       fmt::print(stderr, "nvo-vtep stats: {}\n", v.counters_line());
       last_stats = now;
     }
@@ -726,33 +678,9 @@ int run(const std::string& config, const std::string& iface, const std::string& 
 
 int main(int argc, char** argv) {
   CLI::App app{std::string(description), "nvo-vtep-dpdk"};
-  std::string config, iface, tap, eal_args;
-  std::uint32_t vni = 0;
-  unsigned stats_interval = 0;
-  app.add_option("--config", config, "tunnel configuration (TOML)")->required();
-  app.add_option("--underlay", iface, "underlay interface (a net_af_packet vdev)")->required();
-  app.add_option("--tap", tap, "TAP device to create (a net_tap vdev: the inner side)")->required();
-  CLI::Option* vni_opt = app.add_option("--vni", vni, "every TAP frame's VNI/VSID (default: the VNI whose `tenants` "
-                                                      "list the frame's source MAC)")
-                             ->check(CLI::Range(0, 0xFFFFFF));
-  app.add_option("--stats-interval", stats_interval, "print the counters line every S seconds (default 0: never)")
-      ->check(CLI::Range(0u, 86400u));
+  const command_line cl(app, "underlay interface (a net_af_packet vdev)",
+                        "TAP device to create (a net_tap vdev: the inner side)");
+  std::string eal_args;
   app.add_option("--eal-args", eal_args, "extra EAL options, space separated (e.g. \"--log-level=pmd.*:info\")");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "nvo-vtep-dpdk: {}\nTry 'nvo-vtep-dpdk --help'.\n", e.what());
-    return 2;
-  }
-  try {
-    return run(config, iface, tap, vni_opt->count() != 0 ? std::optional(vni) : std::nullopt, stats_interval,
-               eal_args);
-  } catch (const config_error& e) {
-    fmt::print(stderr, "nvo-vtep-dpdk: {}\n", e.what());
-  } catch (const tool_error& e) {
-    fmt::print(stderr, "nvo-vtep-dpdk: {}\n", e.what());
-  }
-  return 1;
+  return run_main(app, cl, argc, argv, [&](const options& o) { return run(o, eal_args); });
 }
