@@ -177,6 +177,55 @@ struct segment_template {
 }
 
 namespace detail {
+// checksum_finalize's value with simd's shorter fold: two folds per segment.
+[[nodiscard]] NVO_ALWAYS_INLINE std::uint16_t finalize(std::uint64_t sum) noexcept {
+  return static_cast<std::uint16_t>(~simd::detail::fold(sum));
+}
+
+// A frame header as the words encode_frame_header writes, built and summed in
+// registers: bytes stored one by one and then reloaded whole would stall on
+// store forwarding.
+struct frame_header_words {
+  std::uint64_t head = 0;  // version, flags, L4 offset, reserved, MSS, VLAN
+  std::uint64_t context = 0;
+  std::uint16_t padding = 0;
+  std::uint64_t sum = 0;  // of the 18 bytes, for the first segment's checksum
+
+  explicit constexpr frame_header_words(const wire::stt::frame_header& h) noexcept
+      : head(std::uint64_t{h.version} << 56 | std::uint64_t{h.flags} << 48 | std::uint64_t{h.l4_offset} << 40 |
+             std::uint64_t{h.reserved} << 32 | std::uint64_t{h.mss} << 16 | h.vlan_tci),
+        context(h.context_id),
+        padding(h.padding),
+        sum((head >> 32) + (head & 0xFFFFFFFFu) + (context >> 32) + (context & 0xFFFFFFFFu) + padding) {}
+
+  void store(std::byte* out) const noexcept {
+    const bytes o(out, wire::stt::frame_header_size);
+    wire::store_be64(o, 0, head);
+    wire::store_be64(o, 8, context);
+    wire::store_be16(o, 16, padding);
+  }
+};
+
+// The fused copy-and-checksum as segment_with() calls it: through the captured
+// table, or the AVX-512 kernel itself, so that segment_avx512() can inline it
+// (no call per segment: no spills around it, the header work interleaves with
+// the vector work, the kernel's constants stay in registers).
+struct table_copy_checksum {
+  const simd::checksum_kernels* kernels;
+  NVO_ALWAYS_INLINE std::uint64_t operator()(std::byte* dst, const std::byte* src, std::size_t n,
+                                             std::uint64_t sum) const noexcept {
+    return kernels->copy_accumulate(dst, src, n, sum);
+  }
+};
+#if NVO_SIMD_X86
+struct avx512_copy_checksum {
+  [[gnu::target(NVO_SIMD_TARGET_AVX512)]] std::uint64_t operator()(std::byte* dst, const std::byte* src, std::size_t n,
+                                                                   std::uint64_t sum) const noexcept {
+    return simd::avx512::copy_checksum_accumulate(dst, src, n, sum);
+  }
+};
+#endif
+
 // A template's n bytes (54 <= n <= max_template_size) as two overlapping
 // fixed-size copies: a variable-length memcpy this short becomes rep movsb,
 // whose start-up costs more than the copy.
@@ -191,6 +240,127 @@ NVO_ALWAYS_INLINE void copy_headers(std::byte* dst, const std::byte* src, std::s
     std::memcpy(dst + n - 64, src + n - 64, 64);
   }
 }
+
+// Writes a segment's outer headers, all but the TCP checksum: the template with
+// the per-frame and per-segment fields patch() writes, as three 8-byte words
+// with the template's bytes between them (IPv4 version..fragment, TCP ports +
+// SEQ, ACK..window).
+class scalar_headers {
+ public:
+  scalar_headers(const segment_template& t, std::uint16_t src_port, std::uint16_t length, std::uint32_t id,
+                 std::uint8_t tos) noexcept
+      : t_(t.headers.data()),
+        size_(t.size),
+        ih_(t.ip_offset),
+        th_(t.tcp_offset),
+        v4_(t.ip_version == 4),
+        ip_tcp_size_(t.ip_header_size() + wire::tcp::header_size),
+        ip_sum_(t.ip_sum + tos) {
+    namespace w = wire;
+    const const_bytes tb(t.headers);
+    ip_word_ = v4_ ? std::uint64_t{w::load_u8(tb, ih_)} << 56 | std::uint64_t{tos} << 48 | w::load_be16(tb, ih_ + 6)
+                   : std::uint64_t{(w::load_be32(tb, ih_) & 0xF00FFFFFu) | std::uint32_t{tos} << 20};
+    ports_ = std::uint64_t{src_port} << 48 | std::uint64_t{w::load_be16(tb, th_ + 2)} << 32 | std::uint64_t{length} << 16;
+    ack_ = std::uint64_t{id} << 32 | std::uint64_t{w::load_u8(tb, th_ + 12)} << 24 | w::load_be16(tb, th_ + 14);
+  }
+
+  NVO_ALWAYS_INLINE void write(std::byte* o, std::size_t offset, std::size_t chunk, bool last,
+                               std::uint16_t ip_id) const noexcept {
+    namespace w = wire;
+    copy_headers(o, t_, size_);
+    const bytes ob(o, size_);
+    const std::uint8_t flags = last ? w::tcp::flag_ack | w::tcp::flag_psh : w::tcp::flag_ack;
+    w::store_be64(ob, th_, ports_ | offset);
+    w::store_be64(ob, th_ + 8, ack_ | std::uint64_t{flags} << 16);
+    if (v4_) {
+      const std::size_t total = ip_tcp_size_ + chunk;  // <= 65535: chunk <= MSS
+      w::store_be64(ob, ih_, ip_word_ | std::uint64_t{total} << 32 | std::uint64_t{ip_id} << 16);
+      w::store_be16(ob, ih_ + 10, ip_checksum(total, ip_id));
+    } else {
+      w::store_be32(ob, ih_, static_cast<std::uint32_t>(ip_word_));
+      w::store_be16(ob, ih_ + 4, static_cast<std::uint16_t>(w::tcp::header_size + chunk));
+    }
+  }
+
+  [[nodiscard]] NVO_ALWAYS_INLINE std::uint16_t ip_checksum(std::size_t total, std::uint16_t ip_id) const noexcept {
+    return finalize(ip_sum_ + total + ip_id);
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t ip_offset() const noexcept { return ih_; }
+  [[nodiscard]] std::size_t tcp_offset() const noexcept { return th_; }
+  [[nodiscard]] bool v4() const noexcept { return v4_; }
+  [[nodiscard]] std::size_t ip_tcp_size() const noexcept { return ip_tcp_size_; }
+
+ private:
+  const std::byte* t_;
+  std::size_t size_, ih_, th_;
+  bool v4_;
+  std::size_t ip_tcp_size_;
+  std::uint64_t ip_sum_;
+  std::uint64_t ip_word_ = 0, ports_ = 0, ack_ = 0;
+};
+
+#if NVO_SIMD_X86
+// The same for templates of at most 64 bytes, as one masked vector store: the
+// frame's headers live in a register, and the four per-segment words (SEQ
+// offset, IP length, and IPv4's identification and checksum, all at even
+// offsets) are merged in with one word permute. Every byte equals
+// scalar_headers'.
+class avx512_headers {
+ public:
+  static constexpr std::size_t max_size = 64;
+
+  [[gnu::target(NVO_SIMD_TARGET_AVX512)]] avx512_headers(const segment_template& t, std::uint16_t src_port,
+                                                         std::uint16_t length, std::uint32_t id,
+                                                         std::uint8_t tos) noexcept
+      : scalar_(t, src_port, length, id, tos) {
+    NVO_ASSERT(t.size <= max_size && t.ip_offset % 2 == 0 && t.tcp_offset % 2 == 0);
+    alignas(64) std::array<std::byte, 2 * max_template_size> image{};
+    scalar_.write(image.data(), 0, 0, false, 0);  // the per-segment words are replaced below
+    scalar_.write(image.data() + max_template_size, 0, 0, true, 0);
+    store_ = _bzhi_u64(~std::uint64_t{0}, static_cast<unsigned>(t.size));
+    image_ = _mm512_maskz_loadu_epi8(store_, image.data());
+    image_last_ = _mm512_maskz_loadu_epi8(store_, image.data() + max_template_size);
+    alignas(64) std::array<std::uint16_t, 32> index{};
+    const std::size_t ih = t.ip_offset / 2, th = t.tcp_offset / 2;
+    const auto set = [&](std::size_t word, std::uint16_t field) noexcept {
+      index[word] = field;
+      vary_ |= __mmask32{1} << word;
+    };
+    set(th + 3, 0);  // SEQ: the offset half
+    if (scalar_.v4()) {
+      set(ih + 1, 1);  // total length
+      set(ih + 2, 2);  // identification
+      set(ih + 5, 3);  // header checksum
+    } else {
+      set(ih + 2, 1);  // payload length
+    }
+    index_ = _mm512_load_si512(index.data());
+  }
+
+  [[gnu::target(NVO_SIMD_TARGET_AVX512)]] void write(std::byte* o, std::size_t offset, std::size_t chunk, bool last,
+                                                     std::uint16_t ip_id) const noexcept {
+    std::uint64_t fields;  // the four words in wire order, each big-endian
+    if (scalar_.v4()) {
+      const std::size_t total = scalar_.ip_tcp_size() + chunk;
+      fields = std::uint64_t{offset} << 48 | std::uint64_t{total} << 32 | std::uint64_t{ip_id} << 16 |
+               scalar_.ip_checksum(total, ip_id);
+    } else {
+      fields = std::uint64_t{offset} << 48 | std::uint64_t{wire::tcp::header_size + chunk} << 32;
+    }
+    const __m128i f = _mm_cvtsi64_si128(static_cast<long long>(__builtin_bswap64(fields)));
+    const __m512i h = _mm512_mask_permutexvar_epi16(last ? image_last_ : image_, vary_, index_,
+                                                    _mm512_zextsi128_si512(f));
+    _mm512_mask_storeu_epi8(o, store_, h);
+  }
+
+ private:
+  scalar_headers scalar_;
+  __m512i image_, image_last_, index_;
+  __mmask64 store_ = 0;
+  __mmask32 vary_ = 0;
+};
+#endif
 }  // namespace detail
 
 // Segments of a frame with inner_length bytes of inner frame, and their sizes.
@@ -283,46 +453,10 @@ class segmenter {
     requires std::is_invocable_r_v<bytes, Sink&, std::size_t>
   [[nodiscard]] result<segmented> segment(const segment_template& t, const frame_params& p, const_bytes inner,
                                           Sink&& sink) noexcept {
-    namespace w = wire;
-    if (inner.size() > max_inner_length) return errc::field_out_of_range;
-    const auto length = static_cast<std::uint16_t>(inner.size() + w::stt::frame_header_size);
-    std::array<std::byte, w::stt::frame_header_size> fh;
-    (void)w::stt::encode_frame_header(p.header, fh);
-    const std::uint32_t id = ids_.next();
-    const std::uint8_t tos = p.outer_tos.value_or(t.tos);
-    // The parts of every segment's sums that are constant for the frame; one's
-    // complement addition is modulo 0xFFFF, so 32-bit values add whole.
-    const std::uint64_t frame_sum = t.tcp_sum + p.src_port + length + id;
-    const std::uint64_t ip_sum = t.ip_sum + tos;
-    const std::uint64_t header_sum = w::checksum_accumulate(fh);
-    const std::size_t mss = t.segment_payload;
-    const std::byte* src = inner.data();
-    std::uint16_t count = 0;
-    for (std::size_t offset = 0; offset < length; offset += mss) {
-      const std::size_t chunk = std::min<std::size_t>(mss, length - offset);
-      const bool last = offset + chunk == length;
-      const std::size_t size = t.size + chunk;
-      const bytes out = sink(size);
-      if (NVO_PREDICT_FALSE(out.size() < size)) return errc::output_too_small;
-      std::byte* o = out.data();
-      detail::copy_headers(o, t.headers.data(), t.size);
-      std::byte* payload = o + t.tcp_offset + w::tcp::header_size;
-      std::size_t data = chunk;
-      const std::uint8_t flags = last ? w::tcp::flag_ack | w::tcp::flag_psh : w::tcp::flag_ack;
-      std::uint64_t sum = frame_sum + offset + (w::tcp::header_size + chunk) + (last ? w::tcp::flag_psh : 0);
-      if (offset == 0) {
-        std::memcpy(payload, fh.data(), fh.size());
-        sum += header_sum;
-        payload += fh.size();
-        data -= fh.size();
-      }
-      sum = kernels_->copy_accumulate(payload, src, data, sum);
-      src += data;
-      patch(t, out, length, offset, chunk, p.src_port, id, flags, ip_sum, tos, ip_id_++);
-      w::store_be16(out, std::size_t{t.tcp_offset} + 16, w::checksum_finalize(sum));
-      ++count;
-    }
-    return segmented{id, length, count};
+#if NVO_SIMD_X86
+    if (kernels_->id == simd::isa::avx512) return unpack(segment_avx512(t, p, inner, sink));
+#endif
+    return unpack(segment_with<detail::scalar_headers>(detail::table_copy_checksum{kernels_}, t, p, inner, sink));
   }
 
   // The same into caller buffers: segment i goes to out[i], which must hold
@@ -380,6 +514,73 @@ class segmenter {
   [[nodiscard]] std::uint32_t next_frame_id() noexcept { return ids_.next(); }
 
  private:
+#if NVO_SIMD_X86
+  template <class Sink>
+  [[gnu::target(NVO_SIMD_TARGET_AVX512), gnu::flatten]] std::uint64_t segment_avx512(
+      const segment_template& t, const frame_params& p, const_bytes inner, Sink& sink) noexcept {
+    if (t.size <= detail::avx512_headers::max_size)
+      return segment_with<detail::avx512_headers>(detail::avx512_copy_checksum{}, t, p, inner, sink);
+    return segment_with<detail::scalar_headers>(detail::avx512_copy_checksum{}, t, p, inner, sink);
+  }
+#endif
+
+  // segment_with()'s outcome in one register, segments 0 carrying an errc: a
+  // result<segmented> assembled in the stack frame of an outlined function
+  // costs store-forwarding stalls on every return.
+  [[nodiscard]] static constexpr std::uint64_t pack(errc e) noexcept { return static_cast<std::uint64_t>(e); }
+  [[nodiscard]] static constexpr result<segmented> unpack(std::uint64_t v) noexcept {
+    if (v >> 48 == 0) return static_cast<errc>(v);
+    return segmented{static_cast<std::uint32_t>(v), static_cast<std::uint16_t>(v >> 32),
+                     static_cast<std::uint16_t>(v >> 48)};
+  }
+
+  template <class Headers, class CopyAccumulate, class Sink>
+  NVO_ALWAYS_INLINE std::uint64_t segment_with(CopyAccumulate copy_accumulate, const segment_template& t,
+                                                   const frame_params& p, const_bytes inner, Sink& sink) noexcept {
+    namespace w = wire;
+    if (inner.size() > max_inner_length) return pack(errc::field_out_of_range);
+    const auto length = static_cast<std::uint16_t>(inner.size() + w::stt::frame_header_size);
+    const detail::frame_header_words fh(p.header);
+    const std::uint32_t id = ids_.next();
+    const std::uint8_t tos = p.outer_tos.value_or(t.tos);
+    // The parts of every segment's sums that are constant for the frame; one's
+    // complement addition is modulo 0xFFFF, so 32-bit values add whole.
+    const std::uint64_t frame_sum = t.tcp_sum + p.src_port + length + id;
+    const Headers headers(t, p.src_port, length, id, tos);
+    // Stores through the output may alias anything: keep what the loop reads in locals.
+    const std::size_t mss = t.segment_payload, header_size = t.size, th = t.tcp_offset;
+    std::uint16_t ip_id = ip_id_;
+    const std::byte* src = inner.data();
+    std::uint16_t count = 0;
+    for (std::size_t offset = 0; offset < length; offset += mss) {
+      const std::size_t chunk = std::min<std::size_t>(mss, length - offset);
+      const bool last = offset + chunk == length;
+      const std::size_t size = header_size + chunk;
+      const bytes out = sink(size);
+      if (NVO_PREDICT_FALSE(out.size() < size)) {
+        ip_id_ = ip_id;
+        return pack(errc::output_too_small);
+      }
+      std::byte* o = out.data();
+      headers.write(o, offset, chunk, last, ip_id++);  // before the kernel: only the TCP checksum waits for it
+      std::byte* payload = o + th + w::tcp::header_size;
+      std::size_t data = chunk;
+      std::uint64_t sum = frame_sum + offset + (w::tcp::header_size + chunk) + (last ? w::tcp::flag_psh : 0);
+      if (offset == 0) {
+        fh.store(payload);
+        sum += fh.sum;
+        payload += w::stt::frame_header_size;
+        data -= w::stt::frame_header_size;
+      }
+      sum = copy_accumulate(payload, src, data, sum);
+      src += data;
+      w::store_be16(bytes(o, size), th + 16, detail::finalize(sum));
+      ++count;
+    }
+    ip_id_ = ip_id;
+    return std::uint64_t{id} | std::uint64_t{length} << 32 | std::uint64_t{count} << 48;
+  }
+
   // Writes the per-segment IP and TCP fields (all but the TCP checksum). An IP
   // length beyond 16 bits (only an offload super-segment's) is written as 0.
   NVO_ALWAYS_INLINE static void patch(const segment_template& t, bytes out, std::uint16_t length, std::size_t offset,
@@ -399,7 +600,7 @@ class segmenter {
       w::store_u8(out, ih + 1, tos);
       w::store_be16(out, ih + 2, field);
       w::store_be16(out, ih + 4, ip_id);
-      w::store_be16(out, ih + 10, w::checksum_finalize(ip_sum + field + ip_id));
+      w::store_be16(out, ih + 10, detail::finalize(ip_sum + field + ip_id));
     } else {
       const std::size_t payload = w::tcp::header_size + chunk;
       const std::uint32_t word = w::load_be32(out, ih);
