@@ -310,32 +310,48 @@ class avx512_headers {
  public:
   static constexpr std::size_t max_size = 64;
 
+  // Built in registers from the template (written long before): an image
+  // stored to the stack and loaded back would stall on store forwarding.
   [[gnu::target(NVO_SIMD_TARGET_AVX512)]] avx512_headers(const segment_template& t, std::uint16_t src_port,
                                                          std::uint16_t length, std::uint32_t id,
                                                          std::uint8_t tos) noexcept
       : scalar_(t, src_port, length, id, tos) {
+    namespace w = wire;
     NVO_ASSERT(t.size <= max_size && t.ip_offset % 2 == 0 && t.tcp_offset % 2 == 0);
-    alignas(64) std::array<std::byte, 2 * max_template_size> image{};
-    scalar_.write(image.data(), 0, 0, false, 0);  // the per-segment words are replaced below
-    scalar_.write(image.data() + max_template_size, 0, 0, true, 0);
+    const const_bytes tb(t.headers);
+    const std::size_t ih = t.ip_offset, th = t.tcp_offset;
     store_ = _bzhi_u64(~std::uint64_t{0}, static_cast<unsigned>(t.size));
-    image_ = _mm512_maskz_loadu_epi8(store_, image.data());
-    image_last_ = _mm512_maskz_loadu_epi8(store_, image.data() + max_template_size);
-    alignas(64) std::array<std::uint16_t, 32> index{};
-    const std::size_t ih = t.ip_offset / 2, th = t.tcp_offset / 2;
-    const auto set = [&](std::size_t word, std::uint16_t field) noexcept {
-      index[word] = field;
-      vary_ |= __mmask32{1} << word;
-    };
-    set(th + 3, 0);  // SEQ: the offset half
-    if (scalar_.v4()) {
-      set(ih + 1, 1);  // total length
-      set(ih + 2, 2);  // identification
-      set(ih + 5, 3);  // header checksum
+    __m512i h = _mm512_maskz_loadu_epi8(store_, t.headers.data());
+    // The per-frame fields, as scalar_headers writes them.
+    h = put(h, th, src_port);
+    h = put(h, th + 4, length);  // SEQ: the frame-length half
+    h = put(h, th + 8, static_cast<std::uint16_t>(id >> 16));
+    h = put(h, th + 10, static_cast<std::uint16_t>(id));
+    if (t.ip_version == 4) {
+      h = put(h, ih, static_cast<std::uint16_t>(w::load_u8(tb, ih) << 8 | tos));
     } else {
-      set(ih + 2, 1);  // payload length
+      const std::uint32_t word = (w::load_be32(tb, ih) & 0xF00FFFFFu) | std::uint32_t{tos} << 20;
+      h = put(h, ih, static_cast<std::uint16_t>(word >> 16));
+      h = put(h, ih + 2, static_cast<std::uint16_t>(word));
     }
-    index_ = _mm512_load_si512(index.data());
+    const auto flags_word = [&](std::uint8_t flags) noexcept {
+      return static_cast<std::uint16_t>(w::load_u8(tb, th + 12) << 8 | flags);
+    };
+    image_ = put(h, th + 12, flags_word(w::tcp::flag_ack));
+    image_last_ = put(h, th + 12, flags_word(w::tcp::flag_ack | w::tcp::flag_psh));
+    // The per-segment words: SEQ's offset half (field 0), then the IP length,
+    // and IPv4's identification and checksum (fields 1..3).
+    __mmask32 field[4] = {word_bit(th + 6), 0, 0, 0};
+    if (t.ip_version == 4) {
+      field[1] = word_bit(ih + 2);
+      field[2] = word_bit(ih + 4);
+      field[3] = word_bit(ih + 10);
+    } else {
+      field[1] = word_bit(ih + 4);
+    }
+    index_ = _mm512_setzero_si512();
+    for (std::int16_t k = 1; k < 4; ++k) index_ = _mm512_mask_set1_epi16(index_, field[k], k);
+    vary_ = field[0] | field[1] | field[2] | field[3];
   }
 
   [[gnu::target(NVO_SIMD_TARGET_AVX512)]] void write(std::byte* o, std::size_t offset, std::size_t chunk, bool last,
@@ -355,6 +371,15 @@ class avx512_headers {
   }
 
  private:
+  [[nodiscard]] static constexpr __mmask32 word_bit(std::size_t byte_offset) noexcept {
+    return __mmask32{1} << (byte_offset / 2);
+  }
+  // v with the big-endian 16-bit value at the (even) byte offset.
+  [[gnu::target(NVO_SIMD_TARGET_AVX512)]] NVO_ALWAYS_INLINE static __m512i put(__m512i v, std::size_t byte_offset,
+                                                                             std::uint16_t value) noexcept {
+    return _mm512_mask_set1_epi16(v, word_bit(byte_offset), static_cast<std::int16_t>(__builtin_bswap16(value)));
+  }
+
   scalar_headers scalar_;
   __m512i image_, image_last_, index_;
   __mmask64 store_ = 0;
