@@ -11,7 +11,8 @@
 // sum, and one frame may carry up to 64 KiB of TCP payload. Decap passes that
 // state on to the TAP device, re-based on the inner frame, and the kernel
 // completes it there, as it would for a frame from a VM. Frames nvo builds
-// are complete, so their headers are all zeros.
+// are complete, so their headers are all zeros. The same header lets decap
+// hand the TAP runs of one TCP flow merged into one frame (tcp_coalescer).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
@@ -44,6 +45,7 @@
 #include "nvo/pipeline/reply.hpp"
 #include "nvo/wire/ethernet.hpp"
 #include "tunnel.hpp"
+#include "vtep/tcp_coalescer.hpp"
 #include "vtep/vtep_common.hpp"
 
 namespace {
@@ -95,22 +97,7 @@ class fd_guard {
   int fd_;
 };
 
-// struct virtio_net_hdr of <linux/virtio_net.h>, which C++ cannot include (a
-// member named `class`): the legacy 10-byte header, in host byte order as
-// TAP and packet sockets use it on little-endian hosts.
-struct virtio_net_hdr {
-  std::uint8_t flags;
-  std::uint8_t gso_type;
-  std::uint16_t hdr_len;  // Ethernet + IP + TCP/UDP headers
-  std::uint16_t gso_size;
-  std::uint16_t csum_start;
-  std::uint16_t csum_offset;
-};
-constexpr std::uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
-constexpr std::uint8_t VIRTIO_NET_HDR_F_DATA_VALID = 2;
-static_assert(std::endian::native == std::endian::little, "virtio_net_hdr in host order needs a little-endian host");
 constexpr std::size_t vnet_size = sizeof(virtio_net_hdr);
-static_assert(vnet_size == 10);
 
 // Creates the TAP device NAME, or attaches to it if it exists. With
 // IFF_VNET_HDR but no TUNSETOFFLOAD: the kernel takes partial checksums and
@@ -248,7 +235,7 @@ class vtep {
       b.reset(headroom, msgs[i].msg_len - vnet_size);
       // A pending checksum is one the kernel trusts (the frame never left
       // this host), as is a verified one.
-      const bool trusted = (net_vnet_[i].flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) != 0;
+      const bool trusted = (net_vnet_[i].flags & (vnet_needs_csum | vnet_data_valid)) != 0;
       b.set_rx_checksum(trusted ? wire::rx_checksum::good : wire::rx_checksum::unknown);
       slot_of_[n] = i;
       burst[n++] = &b;
@@ -256,12 +243,25 @@ class vtep {
     std::array<np::verdict, burst_size> v{};
     dec_->set_time(now_);
     dec_->decapsulate({burst.data(), n}, {v.data(), n});
+    const auto write = [this](std::span<const std::byte> f, const virtio_net_hdr& h) { to_tap(f, h); };
     for (std::size_t j = 0; j < n; ++j) {
       if (!v[j].ok()) continue;  // held, drops: nothing to write
       const std::size_t i = slot_of_[j];
       const auto stripped = static_cast<std::size_t>(burst[j]->data() - net_rx_.storage(i).subspan(headroom).data());
-      to_tap(burst[j]->bytes(), inner_offloads(net_vnet_[i], stripped));
+      const virtio_net_hdr h = inner_offloads(net_vnet_[i], stripped);
+      const std::span<const std::byte> f = burst[j]->bytes();
+      if (h.gso_type != 0) {  // already one large frame
+        gro_.flush(write);
+        to_tap(f, h);
+        continue;
+      }
+      // From a stack on this host: its inner checksum is pending or right.
+      const bool good = (net_vnet_[i].flags & vnet_needs_csum) != 0;
+      if (gro_.add(f, h, good)) continue;
+      gro_.flush(write);
+      if (!gro_.add(f, h, good)) to_tap(f, h);
     }
+    gro_.flush(write);
   }
 
   void tick(std::uint32_t now) {
@@ -273,7 +273,9 @@ class vtep {
   }
 
   [[nodiscard]] std::string counters_line() const {
-    return nvo_examples::vtep::counters_line(enc_->counters(), dec_->counters(), c_, state_.fdb.size());
+    counters c = c_;
+    c.coalesced = gro_.merged_segments();
+    return nvo_examples::vtep::counters_line(enc_->counters(), dec_->counters(), c, state_.fdb.size());
   }
 
  private:
@@ -282,8 +284,8 @@ class vtep {
   // UDP checksum) is nothing the inner frame needs: it is complete then.
   static virtio_net_hdr inner_offloads(const virtio_net_hdr& outer, std::size_t stripped) {
     virtio_net_hdr h{};
-    if ((outer.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0 && outer.csum_start >= stripped) {
-      h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    if ((outer.flags & vnet_needs_csum) != 0 && outer.csum_start >= stripped) {
+      h.flags = vnet_needs_csum;
       h.csum_start = static_cast<std::uint16_t>(outer.csum_start - stripped);
       h.csum_offset = outer.csum_offset;
       h.gso_type = outer.gso_type;
@@ -383,6 +385,7 @@ class vtep {
   virtio_net_hdr no_offloads_{};
   std::array<virtio_net_hdr, burst_size> net_vnet_{};
   std::array<std::size_t, burst_size> slot_of_{};  // burst index -> receive slot
+  tcp_coalescer gro_;
   counters c_;
   std::uint32_t now_ = 0;
   std::uint32_t last_age_ = 0;
