@@ -45,7 +45,7 @@
 #include "nvo/pipeline/reply.hpp"
 #include "nvo/wire/ethernet.hpp"
 #include "tunnel.hpp"
-#include "vtep/tcp_coalescer.hpp"
+#include "vtep/tcp_offload.hpp"
 #include "vtep/vtep_common.hpp"
 
 namespace {
@@ -99,10 +99,12 @@ class fd_guard {
 
 constexpr std::size_t vnet_size = sizeof(virtio_net_hdr);
 
-// Creates the TAP device NAME, or attaches to it if it exists. With
-// IFF_VNET_HDR but no TUNSETOFFLOAD: the kernel takes partial checksums and
-// GSO frames from us, and gives us only complete, MTU-sized frames.
-int open_tap(const std::string& name) {
+// Creates the TAP device NAME, or attaches to it if it exists, with
+// IFF_VNET_HDR: the kernel takes partial checksums and GSO frames from us.
+// With tso, it also hands us TCP frames of up to 64 KiB with the checksum
+// pending (TUNSETOFFLOAD), which we cut ourselves; else only complete frames
+// of the TAP's MTU.
+int open_tap(const std::string& name, bool tso) {
   if (name.size() >= IFNAMSIZ) throw tool_error(fmt::format("TAP name too long: {}", name));
   const int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) fail_errno("cannot open /dev/net/tun");
@@ -114,6 +116,12 @@ int open_tap(const std::string& name) {
     ::close(fd);
     errno = e;
     fail_errno(fmt::format("cannot create or attach TAP device {}", name));
+  }
+  if (tso && ::ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+    fail_errno(fmt::format("TAP device {}: TUNSETOFFLOAD", name));
   }
   return fd;
 }
@@ -171,36 +179,45 @@ class vtep {
         tap_rx_(burst_size, slot_size),
         net_rx_(burst_size, slot_size),
         copies_(flood_fanout(s.config), slot_size),
+        tso_(burst_size, slot_size),
         segments_(max_segments(s.options.underlay_mtu), std::size_t{s.options.underlay_mtu} + 64) {
     tx_.reserve(burst_size);
   }
 
   void tap_readable() {
     std::array<std::optional<std::uint32_t>, burst_size> tenant{};
+    std::array<virtio_net_hdr, burst_size> offloads{};
     std::size_t n = 0;
-    for (; n < burst_size; ++n) {
+    while (n < burst_size) {
       const auto room = tap_rx_.storage(n).subspan(headroom);
-      virtio_net_hdr ignored{};  // all zeros: no offloads were negotiated
-      std::array<iovec, 2> iov{{{&ignored, vnet_size}, {room.data(), room.size()}}};
+      std::array<iovec, 2> iov{{{&offloads[n], vnet_size}, {room.data(), room.size()}}};
       const ssize_t got = ::readv(tap_, iov.data(), iov.size());
       if (got < 0) break;  // EAGAIN: drained
-      if (static_cast<std::size_t>(got) < vnet_size) {
-        --n;
+      if (static_cast<std::size_t>(got) < vnet_size) continue;
+      tap_rx_[n].reset(headroom, static_cast<std::size_t>(got) - vnet_size);
+      const virtio_net_hdr& h = offloads[n];
+      if (h.gso_type == 0 && (h.flags & vnet_needs_csum) != 0 && !complete_checksum(tap_rx_[n].bytes(), h)) {
+        ++c_.offload_refused;
         continue;
       }
-      tap_len_[n] = static_cast<std::size_t>(got) - vnet_size;
-      tap_rx_[n].reset(headroom, tap_len_[n]);
       tenant[n] = tenant_of(state_.config, vni_, tap_rx_[n].bytes());
+      ++n;
     }
-    // Runs of one tenant go through the pipeline as one burst.
+    // Runs of one tenant go through the pipeline as one burst; a GSO frame
+    // is cut into its own burst.
     for (std::size_t begin = 0; begin < n;) {
-      std::size_t end = begin + 1;
-      while (end < n && tenant[end] == tenant[begin]) ++end;
-      if (tenant[begin])
-        encapsulate(begin, end, *tenant[begin]);
-      else
-        c_.unknown_tenant += end - begin;
-      begin = end;
+      if (!tenant[begin]) {
+        ++c_.unknown_tenant;
+        ++begin;
+      } else if (offloads[begin].gso_type != 0) {
+        encapsulate_gso(begin, offloads[begin], *tenant[begin]);
+        ++begin;
+      } else {
+        std::size_t end = begin + 1;
+        while (end < n && tenant[end] == tenant[begin] && offloads[end].gso_type == 0) ++end;
+        encapsulate(tap_rx_, begin, end, *tenant[begin]);
+        begin = end;
+      }
     }
     flush();
   }
@@ -295,18 +312,42 @@ class vtep {
     return h;
   }
 
-  void encapsulate(std::size_t begin, std::size_t end, std::uint32_t tenant) {
+  // The segments of TAP frame i, which the TAP left for us to cut (TSO).
+  void encapsulate_gso(std::size_t i, const virtio_net_hdr& h, std::uint32_t tenant) {
+    flush();  // the segment buffers are free again
+    tso_.reset_all(headroom);
+    std::size_t k = 0;
+    const auto next = [&]() -> std::span<std::byte> {
+      if (k == tso_.count()) {  // a burst's worth: send it, reuse the buffers
+        encapsulate(tso_, 0, k, tenant);
+        flush();
+        tso_.reset_all(headroom);
+        k = 0;
+      }
+      return tso_.storage(k).subspan(headroom);
+    };
+    const auto emit = [&](std::size_t len) { tso_[k++].reset(headroom, len); };
+    const std::size_t cut = cut_tcp(tap_rx_[i].bytes(), h, next, emit);
+    if (cut == 0) {
+      ++c_.offload_refused;
+      return;
+    }
+    c_.tso_segments += cut;
+    encapsulate(tso_, 0, k, tenant);
+  }
+
+  void encapsulate(slots& from, std::size_t begin, std::size_t end, std::uint32_t tenant) {
     const std::size_t n = end - begin;
     std::array<np::verdict, burst_size> v{};
-    enc_->encapsulate(tap_rx_.ptrs(end).subspan(begin), tenant, {v.data(), n});
+    enc_->encapsulate(from.ptrs(end).subspan(begin), tenant, {v.data(), n});
     for (std::size_t i = 0; i < n; ++i) {
-      np::buffer& b = tap_rx_[begin + i];
+      np::buffer& b = from[begin + i];
       switch (v[i].act) {
         case np::action::forward: send(b.bytes()); break;
         case np::action::flood: flood(b, tenant); break;
         case np::action::segment: segment(b, tenant); break;
         case np::action::reply: to_tap(b.bytes()); break;
-        case np::action::too_big: too_big(tap_rx_.storage(begin + i).subspan(headroom, tap_len_[begin + i]), v[i].mtu); break;
+        case np::action::too_big: too_big(b.bytes(), v[i].mtu); break;  // refused: b is the frame as read
         case np::action::held:
         case np::action::drop: break;  // counted by the pipeline
       }
@@ -378,8 +419,7 @@ class vtep {
   std::optional<std::uint32_t> vni_;
   std::unique_ptr<nvo_examples::encapsulator> enc_;
   std::unique_ptr<nvo_examples::decapsulator> dec_;
-  slots tap_rx_, net_rx_, copies_, segments_;
-  std::array<std::size_t, burst_size> tap_len_{};  // the frames as read, for build_too_big
+  slots tap_rx_, net_rx_, copies_, tso_, segments_;
   std::vector<np::verdict> copy_verdicts_;
   std::vector<std::array<iovec, 2>> tx_;
   virtio_net_hdr no_offloads_{};
@@ -396,7 +436,10 @@ int run(const options& o) {
   if (o.vni && state.config.find_vni(*o.vni) == nullptr)
     throw config_error(fmt::format("--vni {}: {} configures no such VNI", *o.vni, o.config));
   const fd_guard underlay(open_underlay(o.underlay));
-  const fd_guard tap(open_tap(o.tap));
+  // STT carries large frames itself (its segmentation), and nvo-vtep has no
+  // GSO for the reassembled frames it writes: TSO only without STT.
+  const auto encap = state.config.single_encapsulation();
+  const fd_guard tap(open_tap(o.tap, encap && *encap != wire::encapsulation::stt));
 
   // Blocked except inside ppoll, so a signal cannot slip in between the
   // check of stop_requested and the wait.

@@ -55,6 +55,7 @@ struct counters {
   std::uint64_t tx_errors = 0;   // underlay: not sent, or no buffer for a copy or segment
   std::uint64_t tap_errors = 0;  // TAP: not written, or no buffer for an ICMP message
   std::uint64_t coalesced = 0;   // underlay TCP segments merged into larger TAP frames (GRO)
+  std::uint64_t tso_segments = 0;  // TCP segments cut from large TAP frames (TSO)
 };
 
 // The line after "nvo-vtep stats: " and "nvo-vtep final: ". Scripts read it
@@ -64,10 +65,10 @@ inline std::string counters_line(const np::pipeline_counters& e, const np::pipel
   std::string s = fmt::format(
       "encapsulated={} decapsulated={} flooded={} replicas={} segments={} replies={} too_big={} learned={} aged={} "
       "fdb_entries={} unknown_tenant={} outgoing_ignored={} truncated={} offload_refused={} tx_errors={} tap_errors={} "
-      "coalesced={}",
+      "coalesced={} tso_segments={}",
       e.encapsulated, d.decapsulated, e.flooded, e.replicas, c.segments, e.replies, e.too_big, d.learned, c.aged,
       fdb_entries, c.unknown_tenant, c.outgoing_ignored, c.truncated, c.offload_refused, c.tx_errors, c.tap_errors,
-      c.coalesced);
+      c.coalesced, c.tso_segments);
   for (std::size_t r = 0; r < np::drop_reason_count; ++r)
     if (const std::uint64_t k = e.drops[r] + d.drops[r]; k != 0)
       fmt::format_to(std::back_inserter(s), " drop.{}={}", np::to_string(static_cast<np::drop_reason>(r)), k);

@@ -1,3 +1,6 @@
+// TCP offloads for a TAP device: what the kernel would do for a NIC that
+// lacks them, done in user space for frames crossing a TAP.
+//
 // tcp_coalescer: GRO for a TAP device. Consecutive in-order segments of one
 // TCP/IPv4 flow, as decap delivers them, become one large frame written once
 // with a virtio_net_hdr (GSO TCPV4, checksum pending), so the kernel behind
@@ -11,8 +14,17 @@
 // frame did not come from this host) is verified first: the merged frame's
 // checksum is left for the kernel to compute, so a bad segment must never
 // get into one.
+//
+// cut_tcp(): TSO for a TAP device. A frame the TAP hands over with GSO
+// pending (TCPV4/TCPV6: up to 64 KiB of TCP payload) becomes segments of
+// gso_size payload bytes, each with its own IP length, IPv4 id and header
+// checksum, TCP sequence number, flags (FIN and PSH on the last, CWR on the
+// first) and full TCP checksum, copied and summed in one pass.
+// complete_checksum(): the pending checksum of a frame without GSO.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +34,7 @@
 #include <vector>
 
 #include "nvo/base/checksum.hpp"
+#include "nvo/simd/checksum.hpp"
 #include "nvo/wire/byte_order.hpp"
 #include "nvo/wire/tcp.hpp"
 
@@ -41,6 +54,8 @@ struct virtio_net_hdr {
 inline constexpr std::uint8_t vnet_needs_csum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
 inline constexpr std::uint8_t vnet_data_valid = 2;  // VIRTIO_NET_HDR_F_DATA_VALID
 inline constexpr std::uint8_t vnet_gso_tcpv4 = 1;   // VIRTIO_NET_HDR_GSO_TCPV4
+inline constexpr std::uint8_t vnet_gso_tcpv6 = 4;   // VIRTIO_NET_HDR_GSO_TCPV6
+inline constexpr std::uint8_t vnet_gso_ecn = 0x80;  // VIRTIO_NET_HDR_GSO_ECN
 static_assert(std::endian::native == std::endian::little, "virtio_net_hdr in host order needs a little-endian host");
 static_assert(sizeof(virtio_net_hdr) == 10);
 
@@ -171,5 +186,86 @@ class tcp_coalescer {
   std::uint64_t merged_frames_ = 0;
   std::uint64_t merged_segments_ = 0;
 };
+
+// Fills in the checksum a NEEDS_CSUM frame left pending: the one's
+// complement sum from csum_start to the end (the field already holds the
+// pseudo-header sum), stored at csum_start + csum_offset. False if the
+// offsets do not fit the frame.
+inline bool complete_checksum(std::span<std::byte> f, const virtio_net_hdr& h) {
+  const std::size_t start = h.csum_start;
+  const std::size_t field = start + h.csum_offset;
+  if (field + 2 > f.size() || h.csum_offset > 0xFF) return false;
+  std::uint16_t c = nvo::wire::checksum_finalize(nvo::simd::checksum_accumulate(f.subspan(start)));
+  if (h.csum_offset == 6 && c == 0) c = 0xFFFF;  // UDP: zero means none (RFC 768)
+  nvo::wire::store_be16(f, field, c);
+  return true;
+}
+
+// Cuts a GSO frame (h.gso_type TCPV4 or TCPV6, untagged Ethernet) into
+// segments: next() returns an empty buffer span for each (at least
+// header + gso_size bytes), emit(n) says the first n bytes of it are a
+// segment. Returns the number of segments, or 0 if the frame is not one it
+// can cut (then nothing was emitted).
+template <class Next, class Emit>
+std::size_t cut_tcp(std::span<const std::byte> f, const virtio_net_hdr& h, Next&& next, Emit&& emit) {
+  using nvo::wire::load_be16;
+  using nvo::wire::load_be32;
+  using nvo::wire::load_u8;
+  using nvo::wire::store_be16;
+  using nvo::wire::store_be32;
+  constexpr std::size_t l3 = 14;
+  const std::uint8_t type = h.gso_type & ~vnet_gso_ecn;
+  const bool v4 = type == vnet_gso_tcpv4;
+  if ((!v4 && type != vnet_gso_tcpv6) || h.gso_size == 0 || f.size() < l3 + 40) return 0;
+  if (load_be16(f, 12) != (v4 ? 0x0800 : 0x86DD)) return 0;
+  const std::size_t l4 = v4 ? l3 + std::size_t{load_u8(f, l3) & 0x0Fu} * 4 : l3 + 40;
+  if ((v4 && load_u8(f, l3 + 9) != 6) || (!v4 && load_u8(f, l3 + 6) != 6) || l4 + 20 > f.size()) return 0;
+  const std::size_t hl = l4 + static_cast<std::size_t>(load_u8(f, l4 + 12) >> 4) * 4;
+  if (hl < l4 + 20 || hl >= f.size()) return 0;
+  const std::size_t payload = f.size() - hl;
+  const std::size_t mss = h.gso_size;
+  const std::uint32_t seq = load_be32(f, l4 + 4);
+  const std::uint16_t id = v4 ? load_be16(f, l3 + 4) : 0;
+  const std::uint8_t flags = load_u8(f, l4 + 13);
+  constexpr std::uint8_t fin = 0x01, psh = 0x08, cwr = 0x80;
+  // The addresses' part of the pseudo-header sum: the length differs per segment.
+  const std::uint64_t pseudo_addresses =
+      nvo::simd::checksum_accumulate(v4 ? f.subspan(l3 + 12, 8) : f.subspan(l3 + 8, 32));
+  std::size_t count = 0;
+  for (std::size_t off = 0; off < payload; off += mss, ++count) {
+    const std::size_t n = std::min(mss, payload - off);
+    const bool last = off + n == payload;
+    const std::span<std::byte> out = next();
+    if (out.size() < hl + n) return count;
+    std::memcpy(out.data(), f.data(), hl);
+    if (v4) {
+      store_be16(out, l3 + 2, static_cast<std::uint16_t>(hl + n - l3));
+      store_be16(out, l3 + 4, static_cast<std::uint16_t>(id + count));
+      store_be16(out, l3 + 10, 0);
+      store_be16(out, l3 + 10,
+                 nvo::wire::checksum_finalize(nvo::wire::checksum_accumulate(out.subspan(l3, l4 - l3))));
+    } else {
+      store_be16(out, l3 + 4, static_cast<std::uint16_t>(hl + n - l4));
+    }
+    store_be32(out, l4 + 4, seq + static_cast<std::uint32_t>(off));
+    std::uint8_t fl = flags;
+    if (!last) fl &= static_cast<std::uint8_t>(~(fin | psh));
+    if (count != 0) fl &= static_cast<std::uint8_t>(~cwr);
+    out[l4 + 13] = static_cast<std::byte>(fl);
+    store_be16(out, l4 + 16, 0);
+    const auto tcp_length = static_cast<std::uint32_t>(hl - l4 + n);
+    // The rest of the pseudo-header, as words: protocol 6 and the length
+    // (IPv4's zero byte and IPv6's zero bytes add nothing).
+    std::array<std::byte, 4> rest{};
+    store_be16(rest, 0, 6);
+    store_be16(rest, 2, static_cast<std::uint16_t>(tcp_length));
+    std::uint64_t sum = nvo::simd::checksum_accumulate(rest, pseudo_addresses);
+    sum = nvo::simd::checksum_accumulate(out.subspan(l4, hl - l4), sum);
+    sum = nvo::simd::copy_checksum_accumulate(out.subspan(hl, n), f.subspan(hl + off, n), sum);
+    store_be16(out, l4 + 16, nvo::wire::checksum_finalize(sum));
+    emit(hl + n);
+  }
+  return count;
+}
 
 }  // namespace nvo_examples::vtep
