@@ -417,15 +417,24 @@ class reassembler {
       fr.received = static_cast<std::uint32_t>(n);
       added = n;
     } else {
-      if (frames_[f].staged && !promote(f, t, n)) {
-        free_frame(f);
-        return drop(drop_reason::no_room);
+      frame& fr = frames_[f];
+      range& tail = fr.ranges[fr.nranges - 1];  // nranges >= 1 while live
+      if (!fr.staged && tail.end == s.fragment_offset) {  // in order: as insert() would, without its walk
+        kernels_->copy(data(fr) + s.fragment_offset, s.payload.data(), n);
+        tail.end = static_cast<std::uint16_t>(s.fragment_offset + n);
+        fr.received += static_cast<std::uint32_t>(n);
+        added = n;
+      } else {
+        if (fr.staged && !promote(f, t, n)) {
+          free_frame(f);
+          return drop(drop_reason::no_room);
+        }
+        if (const auto error = insert(fr, s, added)) {
+          free_frame(f);
+          return drop(*error);
+        }
       }
-      if (const auto error = insert(frames_[f], s, added)) {
-        free_frame(f);
-        return drop(*error);
-      }
-      frames_[f].second = true;
+      fr.second = true;
     }
     last_ = f;
     frame& fr = frames_[f];
@@ -794,13 +803,6 @@ class reassembler {
     std::byte* buf = data(fr);
     range* r = fr.ranges.data();
     const std::size_t count = fr.nranges;
-    if (count != 0 && r[count - 1].end == b) {  // in order: extends the last range, overlaps nothing
-      kernels_->copy(buf + b, src, e - b);
-      r[count - 1].end = static_cast<std::uint16_t>(e);
-      added += e - b;
-      fr.received += static_cast<std::uint32_t>(e - b);
-      return std::nullopt;
-    }
     std::size_t i = 0;  // the first range that ends at or after b (touching ranges merge)
     while (i < count && r[i].end < b) ++i;
     std::size_t j = i;  // one past the last range that starts at or before e
