@@ -166,14 +166,16 @@ ping_ok() { # ping_ok NS ADDRESS: a warm-up (ARP, learning), then 3 of 3 replies
 
 # The data every bulk transfer sends, and its hash.
 make_bulk_data() {
-  head -c "${1:-134217728}" /dev/urandom >"$WORK/bulk.bin"
+  head -c "${1:-268435456}" /dev/urandom >"$WORK/bulk.bin"  # 256 MiB
   BULK_SHA=$(sha256sum "$WORK/bulk.bin" | cut -d' ' -f1)
   BULK_BYTES=$(stat -c %s "$WORK/bulk.bin")
 }
 
-# bulk FROM_NS TO_NS TO_ADDRESS DEV_IN_TO_NS LABEL: a TCP transfer of the bulk
+# bulk FROM_NS TO_NS TO_ADDRESS UNDERLAY_DEV LABEL: a TCP transfer of the bulk
 # data, compared by hash; prints a THROUGHPUT line (Gbit/s from the sink's
-# clock, Mpps from DEV's received-packet counter) and sets BULK_GBPS.
+# clock, Mpps from the received-packet counter of the receiver's underlay
+# device UNDERLAY_DEV: tunnel packets, whatever GRO makes of them above) and
+# sets BULK_GBPS.
 bulk() {
   local from=$1 to=$2 address=$3 dev=$4 label=$5
   local rx0 rx1 result
@@ -192,7 +194,7 @@ bulk() {
     grep -q "bytes=$BULK_BYTES sha256=$BULK_SHA " "$WORK/sink.out"
   if [ -n "$BULK_GBPS" ]; then
     echo "THROUGHPUT: $label: $BULK_GBPS Gbit/s, $(awk -v p=$((rx1 - rx0)) -v s="$seconds" \
-      'BEGIN { printf "%.3f", (s > 0 ? p / s / 1e6 : 0) }') Mpps ($((rx1 - rx0)) frames on $dev)"
+      'BEGIN { printf "%.3f", (s > 0 ? p / s / 1e6 : 0) }') Mpps ($((rx1 - rx0)) packets on $dev)"
   else
     cat "$WORK/source.out" "$WORK/sink.out"
   fi

@@ -47,8 +47,8 @@ for case in nvgre stt; do
   if start_vtep "$NVO_C" "$C" veth3 "$WORK/$case-c.toml" nvotap 192.168.88.3/24 "$mtu" "$vni"; then
     check "$case: ping 192.168.88.3 (C) from B" ping_ok "$B" 192.168.88.3
     check "$case: ping 192.168.88.2 (B) from C" ping_ok "$C" 192.168.88.2
-    bulk "$B" "$C" 192.168.88.3 nvotap "$case: B -> C, inner MTU $mtu"
-    bulk "$C" "$B" 192.168.88.2 nvotap "$case: C -> B, inner MTU $mtu"
+    bulk "$B" "$C" 192.168.88.3 veth3 "$case: B -> C, inner MTU $mtu"
+    bulk "$C" "$B" 192.168.88.2 veth2 "$case: C -> B, inner MTU $mtu"
     stop_vtep "$C" "$case (C)"
     [ "$case" = stt ] && check "$case: C cut frames into segments (segments=$(counter segments))" \
       test "$(counter segments)" -ge 1000
