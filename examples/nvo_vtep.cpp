@@ -457,7 +457,8 @@ int run(const options& o) {
 
   vtep v(state, tap.get(), underlay.get(), o.vni);
   fmt::print(stderr, "nvo-vtep: {} on {} <-> TAP {}\n", o.config, o.underlay, o.tap);
-  std::uint32_t last_stats = monotonic_seconds();
+  stats_lines stats(o.stats_interval);
+  const auto line = [&v] { return v.counters_line(); };
   std::array<pollfd, 2> fds{{{tap.get(), POLLIN, 0}, {underlay.get(), POLLIN, 0}}};
   while (stop_requested == 0) {
     const timespec timeout{1, 0};  // wakes for aging and stats when idle
@@ -471,12 +472,9 @@ int run(const options& o) {
       if (((fds[0].revents | fds[1].revents) & (POLLERR | POLLHUP | POLLNVAL)) != 0)
         throw tool_error("a device went away (TAP deleted or underlay interface down?)");
     }
-    if (o.stats_interval != 0 && now - last_stats >= o.stats_interval) {
-      fmt::print(stderr, "nvo-vtep stats: {}\n", v.counters_line());
-      last_stats = now;
-    }
+    stats.tick(now, line);
   }
-  fmt::print(stderr, "nvo-vtep final: {}\n", v.counters_line());
+  stats_lines::final(line);
   return 0;
 }
 

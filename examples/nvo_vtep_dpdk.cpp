@@ -310,6 +310,17 @@ class vtep {
 
  private:
 
+  // The mbuf as a pipeline buffer; a chained one (a frame in more than one
+  // mbuf) is counted and freed.
+  nvo::dpdk::adapt_result adapt_or_free(rte_mbuf* m) noexcept {
+    const nvo::dpdk::adapt_result a = nvo::dpdk::adapt(m);
+    if (!a) {
+      ++c_.truncated;
+      rte_pktmbuf_free(m);
+    }
+    return a;
+  }
+
   // Underlay -> TAP.
   std::uint16_t underlay_burst() noexcept {
     std::array<rte_mbuf*, burst_size> pkts{};
@@ -319,12 +330,8 @@ class vtep {
     std::array<mbuf_buffer*, burst_size> burst{};
     std::size_t k = 0;
     for (std::uint16_t i = 0; i < n; ++i) {
-      const nvo::dpdk::adapt_result a = nvo::dpdk::adapt(pkts[i]);
-      if (!a) {
-        ++c_.truncated;
-        rte_pktmbuf_free(pkts[i]);
-        continue;
-      }
+      const nvo::dpdk::adapt_result a = adapt_or_free(pkts[i]);
+      if (!a) continue;
       if (outgoing(pkts[i])) {
         ++c_.outgoing_ignored;
         rte_pktmbuf_free(pkts[i]);
@@ -395,12 +402,8 @@ class vtep {
     std::array<std::optional<std::uint32_t>, burst_size> tenant{};
     std::size_t k = 0;
     for (std::uint16_t i = 0; i < n; ++i) {
-      const nvo::dpdk::adapt_result a = nvo::dpdk::adapt(pkts[i]);
-      if (!a) {
-        ++c_.truncated;
-        rte_pktmbuf_free(pkts[i]);
-        continue;
-      }
+      const nvo::dpdk::adapt_result a = adapt_or_free(pkts[i]);
+      if (!a) continue;
       bufs_[k] = a.buffer;
       burst_[k] = &bufs_[k];
       // As received, for build_too_big (the pipeline may have moved data_off).
@@ -652,7 +655,8 @@ int run(const options& o, const std::string& eal_args) {
 
   vtep v(state, pool, tap, underlay, vni, (tap_offloads & tso_offloads) == tso_offloads);
   fmt::print(stderr, "nvo-vtep-dpdk: {} on {} <-> TAP {}\n", config, iface, tap_name);
-  std::uint32_t last_stats = monotonic_seconds();
+  stats_lines stats(o.stats_interval);
+  const auto line = [&v] { return v.counters_line(); };
   unsigned idle = 0;
   while (stop_requested == 0) {
     const std::uint32_t now = monotonic_seconds();
@@ -665,12 +669,9 @@ int run(const options& o, const std::string& eal_args) {
       const timespec nap{0, 200'000};
       ::nanosleep(&nap, nullptr);
     }
-    if (o.stats_interval != 0 && now - last_stats >= o.stats_interval) {
-      fmt::print(stderr, "nvo-vtep stats: {}\n", v.counters_line());
-      last_stats = now;
-    }
+    stats.tick(now, line);
   }
-  fmt::print(stderr, "nvo-vtep final: {}\n", v.counters_line());
+  stats_lines::final(line);
   return 0;
 }
 

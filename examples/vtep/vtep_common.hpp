@@ -75,6 +75,27 @@ inline std::string counters_line(const np::pipeline_counters& e, const np::pipel
   return s;
 }
 
+// The "nvo-vtep stats: " lines every interval seconds (0: never) and the
+// "nvo-vtep final: " line; line() makes the counters line.
+class stats_lines {
+ public:
+  explicit stats_lines(unsigned interval) : interval_(interval), last_(monotonic_seconds()) {}
+  template <class Line>
+  void tick(std::uint32_t now, Line&& line) {
+    if (interval_ == 0 || now - last_ < interval_) return;
+    fmt::print(stderr, "nvo-vtep stats: {}\n", line());
+    last_ = now;
+  }
+  template <class Line>
+  static void final(Line&& line) {
+    fmt::print(stderr, "nvo-vtep final: {}\n", line());
+  }
+
+ private:
+  unsigned interval_;
+  std::uint32_t last_;
+};
+
 // The most copies one flooded frame needs: one per remote, or one for a group.
 inline std::size_t flood_fanout(const tunnel_config& c) {
   std::size_t k = 1;
