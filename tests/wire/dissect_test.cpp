@@ -3,6 +3,7 @@
 // the exact errc, and every-prefix / bit-flip runs on exactly sized heap
 // buffers so ASan (sanitizer preset) catches any read past the frame.
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -532,11 +533,52 @@ TEST(wire_dissect_errors, ipv6_rules) {
   w::store_be16(f, l3 + 4, static_cast<std::uint16_t>(good.size() - l3 - 40 + 1));
   expect_error(dissect(f), w::errc::ipv6_bad_payload_length);
 
-  // Every extension header type in front of the tunnel header.
+  // with_extensions(frame, types, last_next): frame with one 8-byte extension
+  // header per type inserted after the IPv6 header, the last one's next
+  // header last_next (the frame's own upper layer by default).
+  const auto with_extensions = [&](std::vector<std::byte> g, std::vector<int> types, int last_next = -1) {
+    const auto upper = std::to_integer<int>(g[l3 + 6]);
+    std::vector<std::byte> chain;
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      const int next = i + 1 < types.size() ? types[i + 1] : (last_next >= 0 ? last_next : upper);
+      // next header, length 0 (8 bytes, for AH too: (0 + 2) * 4), a PadN option
+      const std::array<int, 8> h{next, 0, 1, 4, 0, 0, 0, 0};
+      for (int b : h) chain.push_back(static_cast<std::byte>(b));
+    }
+    if (!types.empty()) g[l3 + 6] = static_cast<std::byte>(types[0]);
+    g.insert(g.begin() + static_cast<std::ptrdiff_t>(l3 + 40), chain.begin(), chain.end());
+    w::store_be16(g, l3 + 4, static_cast<std::uint16_t>(w::load_be16(g, l3 + 4) + chain.size()));
+    return g;
+  };
+  // Every extension header type in front of the tunnel header: refused.
   for (int ext : {0, 43, 44, 50, 51, 60, 135, 139, 140, 253, 254}) {
-    f = good;
-    f[l3 + 6] = static_cast<std::byte>(ext);
-    expect_error(dissect(f), w::errc::ipv6_extension_header_unsupported);
+    expect_error(dissect(with_extensions(good, {ext})), w::errc::ipv6_extension_header_unsupported);
+  }
+  expect_error(dissect(with_extensions(good, {0, 60, 43})), w::errc::ipv6_extension_header_unsupported);
+  // Behind them, what is not a tunnel is no tunnel: MLD behind hop-by-hop
+  // options (every IPv6 host sends it), UDP to another port.
+  for (const auto& g : {with_extensions(good, {0}, 58), with_extensions(good, {0, 60}, 58), with_extensions(good, {51}, 59)}) {
+    const auto d = dissect(g);
+    ASSERT_TRUE(d.has_value()) << w::to_string(d.error());
+    EXPECT_EQ(d->encap, w::encapsulation::none);
+  }
+  {
+    auto g = with_extensions(good, {0});
+    w::store_be16(g, l3 + 40 + 8 + 2, 53);  // UDP destination port
+    const auto d = dissect(g);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(d->encap, w::encapsulation::none);
+  }
+  // The walk is bounded and checked: nine headers, and a length past the end.
+  expect_error(dissect(with_extensions(good, std::vector<int>(9, 60), 58)), w::errc::ipv6_extension_header_unsupported);
+  {
+    auto g = with_extensions(good, {0}, 58);
+    g[l3 + 40 + 1] = std::byte{200};  // 1608 bytes
+    expect_error(dissect(g), w::errc::truncated);
+  }
+  // Fragments and ESP end the walk: what follows cannot be read.
+  for (int ext : {44, 50}) {
+    expect_error(dissect(with_extensions(good, {ext}, 58)), w::errc::ipv6_extension_header_unsupported);
   }
   // An unrelated upper layer (ICMPv6, no next header) is simply not a tunnel.
   for (int other : {58, 59}) {
@@ -1001,8 +1043,27 @@ w::result<w::dissection> reference_dissect(w::const_bytes frame, const w::dissec
     d.outer_tos = ip->traffic_class;
     d.outer_ttl = ip->hop_limit;
     protocol = ip->next_header;
-    if (w::ipv6::is_extension_header(protocol)) return w::errc::ipv6_extension_header_unsupported;
     l4 = l3.subspan(40, ip->payload_length);
+    if (w::ipv6::is_extension_header(protocol)) {
+      // The chain walked with RFC 8200 4.3-4.6 and RFC 4302 2.2's lengths; at
+      // most 8 headers; a tunnel candidate behind them refused, anything else
+      // no tunnel.
+      std::uint8_t next = protocol;
+      w::const_bytes rest = l4;
+      for (int seen = 0; w::ipv6::is_extension_header(next); ++seen) {
+        if (seen == 8 || next == 44 || next == 50) return w::errc::ipv6_extension_header_unsupported;
+        if (rest.size() < 8) return w::errc::truncated;
+        const std::size_t n = next == 51 ? 4u * (w::load_u8(rest, 1) + 2u) : 8u * (w::load_u8(rest, 1) + 1u);
+        if (rest.size() < n) return w::errc::truncated;
+        next = w::load_u8(rest, 0);
+        rest = rest.subspan(n);
+      }
+      const std::uint16_t word = rest.size() >= 4 ? w::load_be16(rest, 2) : 0;
+      if ((next == 17 && word == opt.vxlan_port) || (next == 47 && word == w::nvgre::protocol) ||
+          (next == 6 && word == w::stt::default_port))
+        return w::errc::ipv6_extension_header_unsupported;
+      return d;
+    }
   } else {
     return d;
   }

@@ -87,6 +87,34 @@ namespace detail {
   return checksum_fold(checksum_accumulate_dispatched(segment, pseudo)) == 0xFFFF;
 }
 
+// What is behind IPv6 extension headers (next: the first one's type, payload:
+// the IPv6 payload). nvo terminates no tunnel behind them (a routing header
+// would change the pseudo-header's destination, a fragment holds only part
+// of a packet): a tunnel candidate there is refused. Anything else behind
+// them is no tunnel, as the MLD behind hop-by-hop options on every IPv6
+// underlay is. The walk is bounded; ESP and fragments end it, since what
+// follows them cannot be read.
+[[nodiscard]] constexpr failure classify_behind_extensions(std::uint8_t next, const_bytes payload,
+                                                           const dissect_options& opt) noexcept {
+  constexpr int max_headers = 8;
+  for (int i = 0; i < max_headers && ipv6::is_extension_header(next); ++i) {
+    if (next == ipv6::next_fragment || next == ipv6::next_esp) return errc::ipv6_extension_header_unsupported;
+    if (payload.size() < 8) return errc::truncated;
+    const std::size_t units = load_u8(payload, 1);
+    const std::size_t length = next == ipv6::next_ah ? (units + 2) * 4 : (units + 1) * 8;  // RFC 4302 2.2, RFC 8200 4
+    if (length > payload.size()) return errc::truncated;
+    next = load_u8(payload, 0);
+    payload = payload.subspan(length);
+  }
+  if (ipv6::is_extension_header(next)) return errc::ipv6_extension_header_unsupported;
+  const std::uint16_t word1 = payload.size() >= 4 ? load_be16(payload, 2) : 0;  // UDP/TCP dst port, GRE protocol
+  const bool candidate = (next == ipv4::protocol_udp && word1 == opt.vxlan_port) ||
+                         (next == ipv4::protocol_gre && word1 == nvgre::protocol) ||
+                         (next == ipv4::protocol_tcp && word1 == stt::default_port);
+  if (candidate) return errc::ipv6_extension_header_unsupported;
+  return std::nullopt;
+}
+
 // The layers fill one dissection in place and report only an error: passing
 // and returning the 136-byte dissection by value cost more than the parsing.
 [[nodiscard]] NVO_ALWAYS_INLINE constexpr failure dissect_vxlan(dissection& d, const_bytes udp_payload,
@@ -191,8 +219,8 @@ namespace detail {
     d.outer_tos = static_cast<std::uint8_t>(load_be16(l3, 0) >> 4);
     d.outer_ttl = load_u8(l3, 7);
     protocol = load_u8(l3, 6);
-    if (ipv6::is_extension_header(protocol)) return errc::ipv6_extension_header_unsupported;
     l4 = l3.subspan(ipv6::header_size, load_be16(l3, 4));
+    if (ipv6::is_extension_header(protocol)) return classify_behind_extensions(protocol, l4, opt);
     addresses = l3.subspan(8, 32);
   } else {
     return std::nullopt;  // not IP: no tunnel

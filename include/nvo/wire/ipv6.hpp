@@ -31,6 +31,10 @@ struct header {
   friend constexpr bool operator==(const header&, const header&) = default;
 };
 
+inline constexpr std::uint8_t next_fragment = 44;
+inline constexpr std::uint8_t next_esp = 50;
+inline constexpr std::uint8_t next_ah = 51;
+
 // RFC 8200 4 and the IANA "IPv6 Extension Header Types" registry.
 [[nodiscard]] NVO_ALWAYS_INLINE constexpr bool is_extension_header(std::uint8_t next_header) noexcept {
   switch (next_header) {
