@@ -158,6 +158,18 @@ stop_vtep() {
 counter() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"${2:-$FINAL}"; }
 # stats NS: the latest periodic counters line of NS's nvo-vtep.
 stats() { grep '^nvo-vtep stats:' "${LOGS[$1]}" | tail -n 1; }
+# stats_when NS COUNTER MIN: the first periodic line (within 10 s) in which
+# COUNTER is at least MIN, else the latest: the lines come once a second,
+# later on a loaded machine.
+stats_when() {
+  local line _
+  for _ in $(seq 100); do
+    line=$(stats "$1")
+    [ "$(counter "$2" "$line")" -ge "$3" ] 2>/dev/null && break
+    sleep 0.1
+  done
+  echo "$line"
+}
 
 ping_ok() { # ping_ok NS ADDRESS: a warm-up (ARP, learning), then 3 of 3 replies
   ip netns exec "$1" python3 "$HERE/ping.py" "$2" 2 >/dev/null
