@@ -188,7 +188,7 @@ class vtep {
     std::array<std::optional<std::uint32_t>, burst_size> tenant{};
     std::array<virtio_net_hdr, burst_size> offloads{};
     std::size_t n = 0;
-    while (n < burst_size) {
+    for (std::size_t reads = 0; reads < burst_size && n < burst_size; ++reads) {  // a burst of reads, kept or not
       const auto room = tap_rx_.storage(n).subspan(headroom);
       std::array<iovec, 2> iov{{{&offloads[n], vnet_size}, {room.data(), room.size()}}};
       const ssize_t got = ::readv(tap_, iov.data(), iov.size());

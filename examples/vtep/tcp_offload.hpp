@@ -24,7 +24,6 @@
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +58,22 @@ inline constexpr std::uint8_t vnet_gso_ecn = 0x80;  // VIRTIO_NET_HDR_GSO_ECN
 static_assert(std::endian::native == std::endian::little, "virtio_net_hdr in host order needs a little-endian host");
 static_assert(sizeof(virtio_net_hdr) == 10);
 
+// The TCP pseudo-header sum of an untagged IPv4 or IPv6 frame's addresses,
+// for a TCP segment of tcp_length bytes.
+inline std::uint64_t tcp_pseudo_sum(std::span<const std::byte> f, bool v4, std::uint32_t tcp_length) {
+  constexpr std::size_t l3 = 14;
+  if (v4) {
+    nvo::wire::ipv4_address src, dst;
+    std::memcpy(src.octets.data(), f.data() + l3 + 12, 4);
+    std::memcpy(dst.octets.data(), f.data() + l3 + 16, 4);
+    return nvo::wire::pseudo_header_sum(src, dst, 6, tcp_length);
+  }
+  nvo::wire::ipv6_address src, dst;
+  std::memcpy(src.octets.data(), f.data() + l3 + 8, 16);
+  std::memcpy(dst.octets.data(), f.data() + l3 + 24, 16);
+  return nvo::wire::pseudo_header_sum(src, dst, 6, tcp_length);
+}
+
 class tcp_coalescer {
  public:
   static constexpr std::size_t l3 = 14;  // untagged Ethernet
@@ -71,19 +86,22 @@ class tcp_coalescer {
   // TCP checksum is known good or pending) into the merge, or returns false:
   // not a candidate, or it does not continue the frame being merged. Call
   // flush() and try again on false; false with nothing pending means write
-  // the frame as it is.
+  // the frame as it is. PRECONDITION: f stays valid and unchanged until the
+  // next flush() (a frame nothing continues is written from where it is,
+  // not copied).
   bool add(std::span<const std::byte> f, const virtio_net_hdr& offloads, bool checksum_good) {
     const auto seg = parse(f);
     if (!seg) return false;
     if (count_ != 0 && !continues(f, *seg)) return false;
     if (!checksum_good && !checksum_ok(f)) return false;
     if (count_ == 0) {
-      std::memcpy(frame_.data(), f.data(), f.size());
+      first_view_ = f;
       size_ = f.size();
       first_ = *seg;
       first_offloads_ = offloads;
       next_seq_ = seg->seq + seg->payload;
     } else {
+      if (count_ == 1) std::memcpy(frame_.data(), first_view_.data(), first_view_.size());
       std::memcpy(frame_.data() + size_, f.data() + seg->header_end, seg->payload);
       size_ += seg->payload;
       next_seq_ += seg->payload;
@@ -100,15 +118,16 @@ class tcp_coalescer {
   template <class Write>
   void flush(Write&& write) {
     if (count_ == 0) return;
-    const std::span<std::byte> f(frame_.data(), size_);
     if (count_ == 1) {
-      write(f, first_offloads_);
+      write(first_view_, first_offloads_);
     } else {
+      const std::span<std::byte> f(frame_.data(), size_);
       const auto ip_len = static_cast<std::uint16_t>(size_ - l3);
       nvo::wire::store_be16(f, l3 + 2, ip_len);
       nvo::wire::store_be16(f, l3 + 10, 0);
       nvo::wire::store_be16(f, l3 + 10, nvo::wire::checksum_finalize(nvo::wire::checksum_accumulate(f.subspan(l3, 20))));
-      nvo::wire::store_be16(f, l4 + 16, nvo::wire::checksum_fold(pseudo_sum(f, static_cast<std::uint32_t>(ip_len - 20))));
+      nvo::wire::store_be16(f, l4 + 16,
+                            nvo::wire::checksum_fold(tcp_pseudo_sum(f, true, static_cast<std::uint32_t>(ip_len - 20))));
       const virtio_net_hdr h{.flags = vnet_needs_csum,
                              .gso_type = vnet_gso_tcpv4,
                              .hdr_len = static_cast<std::uint16_t>(first_.header_end),
@@ -152,7 +171,7 @@ class tcp_coalescer {
   }
 
   [[nodiscard]] bool continues(std::span<const std::byte> f, const segment& s) const {
-    const std::byte* p = frame_.data();
+    const std::byte* p = count_ == 1 ? first_view_.data() : frame_.data();  // the merged frame's headers
     const std::byte* q = f.data();
     return !closed_ && s.header_end == first_.header_end && s.seq == next_seq_ && s.payload <= first_.payload &&
            size_ + s.payload <= max_frame &&
@@ -164,19 +183,13 @@ class tcp_coalescer {
            std::memcmp(p + l4 + 20, q + l4 + 20, s.header_end - l4 - 20) == 0;  // options
   }
 
-  static std::uint64_t pseudo_sum(std::span<const std::byte> f, std::uint32_t tcp_length) {
-    nvo::wire::ipv4_address src, dst;
-    std::memcpy(src.octets.data(), f.data() + l3 + 12, 4);
-    std::memcpy(dst.octets.data(), f.data() + l3 + 16, 4);
-    return nvo::wire::pseudo_header_sum(src, dst, 6, tcp_length);
-  }
-
   static bool checksum_ok(std::span<const std::byte> f) {
     const auto tcp_length = static_cast<std::uint32_t>(f.size() - l4);
-    return nvo::wire::tcp::checksum_ok(pseudo_sum(f, tcp_length), f.subspan(l4));
+    return nvo::wire::tcp::checksum_ok(tcp_pseudo_sum(f, true, tcp_length), f.subspan(l4));
   }
 
-  std::vector<std::byte> frame_;
+  std::vector<std::byte> frame_;  // the merge, from the second segment on
+  std::span<const std::byte> first_view_;
   std::size_t size_ = 0;
   std::size_t count_ = 0;
   bool closed_ = false;
@@ -194,7 +207,7 @@ class tcp_coalescer {
 inline bool complete_checksum(std::span<std::byte> f, const virtio_net_hdr& h) {
   const std::size_t start = h.csum_start;
   const std::size_t field = start + h.csum_offset;
-  if (field + 2 > f.size() || h.csum_offset > 0xFF) return false;
+  if (field + 2 > f.size()) return false;
   std::uint16_t c = nvo::wire::checksum_finalize(nvo::simd::checksum_accumulate(f.subspan(start)));
   if (h.csum_offset == 6 && c == 0) c = 0xFFFF;  // UDP: zero means none (RFC 768)
   nvo::wire::store_be16(f, field, c);
@@ -218,8 +231,10 @@ std::size_t cut_tcp(std::span<const std::byte> f, const virtio_net_hdr& h, Next&
   const bool v4 = type == vnet_gso_tcpv4;
   if ((!v4 && type != vnet_gso_tcpv6) || h.gso_size == 0 || f.size() < l3 + 40) return 0;
   if (load_be16(f, 12) != (v4 ? 0x0800 : 0x86DD)) return 0;
+  if ((load_u8(f, l3) >> 4) != (v4 ? 4 : 6)) return 0;
   const std::size_t l4 = v4 ? l3 + std::size_t{load_u8(f, l3) & 0x0Fu} * 4 : l3 + 40;
-  if ((v4 && load_u8(f, l3 + 9) != 6) || (!v4 && load_u8(f, l3 + 6) != 6) || l4 + 20 > f.size()) return 0;
+  if (l4 < l3 + 20 || (v4 && load_u8(f, l3 + 9) != 6) || (!v4 && load_u8(f, l3 + 6) != 6) || l4 + 20 > f.size())
+    return 0;
   const std::size_t hl = l4 + static_cast<std::size_t>(load_u8(f, l4 + 12) >> 4) * 4;
   if (hl < l4 + 20 || hl >= f.size()) return 0;
   const std::size_t payload = f.size() - hl;
@@ -228,9 +243,6 @@ std::size_t cut_tcp(std::span<const std::byte> f, const virtio_net_hdr& h, Next&
   const std::uint16_t id = v4 ? load_be16(f, l3 + 4) : 0;
   const std::uint8_t flags = load_u8(f, l4 + 13);
   constexpr std::uint8_t fin = 0x01, psh = 0x08, cwr = 0x80;
-  // The addresses' part of the pseudo-header sum: the length differs per segment.
-  const std::uint64_t pseudo_addresses =
-      nvo::simd::checksum_accumulate(v4 ? f.subspan(l3 + 12, 8) : f.subspan(l3 + 8, 32));
   std::size_t count = 0;
   for (std::size_t off = 0; off < payload; off += mss, ++count) {
     const std::size_t n = std::min(mss, payload - off);
@@ -254,12 +266,7 @@ std::size_t cut_tcp(std::span<const std::byte> f, const virtio_net_hdr& h, Next&
     out[l4 + 13] = static_cast<std::byte>(fl);
     store_be16(out, l4 + 16, 0);
     const auto tcp_length = static_cast<std::uint32_t>(hl - l4 + n);
-    // The rest of the pseudo-header, as words: protocol 6 and the length
-    // (IPv4's zero byte and IPv6's zero bytes add nothing).
-    std::array<std::byte, 4> rest{};
-    store_be16(rest, 0, 6);
-    store_be16(rest, 2, static_cast<std::uint16_t>(tcp_length));
-    std::uint64_t sum = nvo::simd::checksum_accumulate(rest, pseudo_addresses);
+    std::uint64_t sum = tcp_pseudo_sum(out, v4, tcp_length);
     sum = nvo::simd::checksum_accumulate(out.subspan(l4, hl - l4), sum);
     sum = nvo::simd::copy_checksum_accumulate(out.subspan(hl, n), f.subspan(hl + off, n), sum);
     store_be16(out, l4 + 16, nvo::wire::checksum_finalize(sum));
