@@ -17,9 +17,13 @@
 //                             template and each payload slice copied
 //   SttSegment/copy_checksum  the fused copy-and-checksum kernel over each
 //                             segment's payload slice, nothing else: nvo's floor
-//   SttReassemble/nvo         nvo's segments fed in order to a reassembler,
-//                             into one contiguous frame
+//   SttReassemble/nvo         nvo's segments fed in order to a reassembler as
+//                             one receive burst (add_burst), into one
+//                             contiguous frame
 //   SttReassemble/nvo_shuffled  the same segments in a fixed random order
+//   SttReassemble/copy        each segment's payload copied to its offset in
+//                             one buffer with the same kernel, nothing else:
+//                             the reassembler's floor
 //   SttReassemble/dpdk_gro    rte_gro_reassemble_burst (lightweight mode) on the
 //                             equivalent VXLAN-TCP4 segments: chains mbufs, no
 //                             copy. GRO rewrites the first segment's headers and
@@ -269,15 +273,19 @@ void reassemble_bench(benchmark::State& state, bool shuffled) {
   const auto& order = shuffled ? d.shuffled : d.in_order;
   stt::reassembler r;
   const std::chrono::nanoseconds now{0};
-  check_reassembled([&] {
-    stt::add_result last;
-    for (const auto& s : order) last = r.add(s, now);
-    return last;
-  }(), d);
-  for (auto _ : state) {
-    stt::add_result last;
-    for (const auto& s : order) last = r.add(s, now);
-    benchmark::DoNotOptimize(last);
+  std::size_t results = 0;
+  r.add_burst(order, now, [&](std::size_t i, const stt::add_result& a) noexcept {
+    if (i + 1 != order.size()) mismatch("nvo reassembly ended early", d.payload);
+    check_reassembled(a, d);
+    ++results;
+  });
+  if (results != 1) mismatch("nvo reassembly did not complete", d.payload);
+  for (auto _ : state) {  // a receive burst, like GRO's
+    const std::byte* frame = nullptr;
+    r.add_burst(order, now, [&](std::size_t, const stt::add_result& a) noexcept {
+      if (a.status == stt::outcome::completed) frame = a.frame.frame.data();
+    });
+    benchmark::DoNotOptimize(frame);
   }
   if (r.counters().completed != static_cast<std::uint64_t>(state.iterations()) + 1) mismatch("a frame did not complete", d.payload);
   report(state, d.payload, order.size());
@@ -285,6 +293,20 @@ void reassemble_bench(benchmark::State& state, bool shuffled) {
 
 void SttReassemble_nvo(benchmark::State& state) { reassemble_bench(state, false); }
 void SttReassemble_nvo_shuffled(benchmark::State& state) { reassemble_bench(state, true); }
+
+// Each segment's payload copied to its offset in one frame buffer with the
+// kernel the reassembler uses, nothing else: the reassembler's floor.
+void SttReassemble_copy(benchmark::State& state) {
+  stt_data& d = stt_for(static_cast<std::size_t>(state.range(0)));
+  prepare_rx(d);
+  const auto* kernels = &nvo::simd::active_checksum_kernels();
+  byte_vector frame(stt::max_frame_length);
+  for (auto _ : state) {
+    for (const auto& s : d.in_order) kernels->copy(frame.data() + s.fragment_offset, s.payload.data(), s.payload.size());
+    benchmark::ClobberMemory();
+  }
+  report(state, d.payload, d.in_order.size());
+}
 
 // ---- DPDK -----------------------------------------------------------------------
 
@@ -504,6 +526,7 @@ BENCHMARK(SttSegment_dpdk_gso)->Name("SttSegment/dpdk_gso")->Apply(sizes);
 BENCHMARK(SttSegment_memcpy)->Name("SttSegment/memcpy")->Apply(sizes);
 BENCHMARK(SttSegment_copy_checksum)->Name("SttSegment/copy_checksum")->Apply(sizes);
 BENCHMARK(SttReassemble_nvo)->Name("SttReassemble/nvo")->Apply(sizes);
+BENCHMARK(SttReassemble_copy)->Name("SttReassemble/copy")->Apply(sizes);
 BENCHMARK(SttReassemble_nvo_shuffled)->Name("SttReassemble/nvo_shuffled")->Apply(sizes);
 #ifdef NVO_BENCH_DPDK
 BENCHMARK(SttReassemble_dpdk_gro)->Name("SttReassemble/dpdk_gro")->Apply(sizes);

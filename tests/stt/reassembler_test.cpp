@@ -145,6 +145,54 @@ TEST(SttReassembler, InterleavedFramesKeepTheirOwnBytes) {
   EXPECT_EQ(r.counters().completed, 80u);
 }
 
+// add_burst() is add() per segment: the same outcomes at the same indices, a
+// completed frame's bytes readable inside the callback, held segments silent.
+TEST(SttReassembler, BurstReportsWhatAddWould) {
+  const auto t = make_template(outer_v4(), 1500);
+  stt::segmenter seg(0, 8, 21);
+  const sent a = send(seg, t, 5000, 1);
+  const sent b = send(seg, t, 7000, 2, 50001);
+  const sent single = send(seg, t, 800, 3);
+  ASSERT_EQ(single.rx.size(), 1u);
+  stt::rx_segment empty_payload = a.rx[1];
+  empty_payload.payload = {};
+
+  // a and b interleaved, b's first segment last, a bypassing frame and a bad segment between.
+  std::vector<stt::rx_segment> burst;
+  for (std::size_t i = 0; i < std::max(a.rx.size(), b.rx.size()); ++i) {
+    if (i < a.rx.size()) burst.push_back(a.rx[i]);
+    if (i + 1 < b.rx.size()) burst.push_back(b.rx[i + 1]);
+    if (i == 1) burst.push_back(single.rx[0]);
+    if (i == 2) burst.push_back(empty_payload);
+  }
+  burst.push_back(b.rx[0]);
+
+  stt::reassembler by_add(test_options());
+  std::vector<std::pair<std::size_t, stt::outcome>> expected;
+  for (std::size_t i = 0; i < burst.size(); ++i) {
+    const auto r = by_add.add(burst[i], 0s);
+    if (r.status != stt::outcome::held) expected.emplace_back(i, r.status);
+  }
+  ASSERT_EQ(expected.size(), 4u);  // single, the bad segment, a, b
+
+  stt::reassembler r(test_options());
+  std::vector<std::pair<std::size_t, stt::outcome>> seen;
+  r.add_burst(burst, 0s, [&](std::size_t i, const stt::add_result& res) {
+    seen.emplace_back(i, res.status);
+    if (res.status == stt::outcome::completed) {
+      const sent& f = burst[i].frame_id == a.rx[0].frame_id ? a : burst[i].frame_id == b.rx[0].frame_id ? b : single;
+      expect_frame(res, f);
+    } else {
+      EXPECT_EQ(res.reason, stt::drop_reason::bad_segment);
+    }
+  });
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(r.counters().completed, 2u);
+  EXPECT_EQ(r.counters().bypassed, 1u);
+  EXPECT_EQ(r.frames_in_flight(), 0u);
+  EXPECT_TRUE(r.audit());
+}
+
 // The plain copy kernel the reassembler uses, on every path this machine runs:
 // exact bytes, nothing written outside, at every relative alignment.
 TEST(SttReassembler, CopyKernelsCopyExactly) {

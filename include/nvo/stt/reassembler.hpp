@@ -101,7 +101,9 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "nvo/base/mix.hpp"
@@ -470,6 +472,24 @@ class reassembler {
     return {};
   }
 
+  // A receive burst: add() for each segment in order, and on_result(i, r) for
+  // each segment i whose result r is not `held` (a completed frame is valid
+  // only inside the call, as RESULT LIFETIME says). Each segment is its own
+  // buffer, a new stream the hardware prefetcher needs a few misses to pick
+  // up: the next one's first lines are prefetched while this one is copied.
+  template <class OnResult>
+    requires std::is_invocable_v<OnResult&, std::size_t, const add_result&>
+  void add_burst(std::span<const rx_segment> segments, std::chrono::nanoseconds now, OnResult&& on_result) noexcept {
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      if (i + 1 < segments.size()) {
+        const const_bytes next = segments[i + 1].payload;
+        for (std::size_t k = 0; k < std::min(next.size(), prefetch_bytes); k += 64) __builtin_prefetch(next.data() + k);
+      }
+      const add_result r = add(segments[i], now);
+      if (r.status != outcome::held) on_result(i, r);
+    }
+  }
+
   // Expires the frames due at now; returns how many. For idle periods: add()
   // does this itself.
   std::size_t expire(std::chrono::nanoseconds now) noexcept {
@@ -532,6 +552,7 @@ class reassembler {
 
  private:
   static constexpr std::uint16_t empty = 0xFFFF;
+  static constexpr std::size_t prefetch_bytes = 512;  // add_burst: enough for the prefetcher to take over
   static constexpr std::size_t npos = ~std::size_t{0};
 
   struct range {
