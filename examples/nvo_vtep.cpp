@@ -126,6 +126,17 @@ int open_tap(const std::string& name, bool tso) {
   return fd;
 }
 
+inline constexpr int underlay_receive_buffer = 8 << 20;
+
+// Frames the kernel dropped on fd for want of receive-buffer room since the
+// last call (PACKET_STATISTICS counts from the previous read).
+std::uint64_t underlay_drops_since(int fd) noexcept {
+  tpacket_stats st{};
+  socklen_t len = sizeof st;
+  if (::getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) return 0;
+  return st.tp_drops;
+}
+
 // An AF_PACKET socket on IFACE that sees every frame (ETH_P_ALL), each after
 // a virtio_net_hdr with the kernel's checksum and GSO state (PACKET_VNET_HDR).
 int open_underlay(const std::string& iface) {
@@ -136,6 +147,14 @@ int open_underlay(const std::string& iface) {
   const fd_guard guard(fd);
   const int on = 1;
   if (::setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof on) < 0) fail_errno("PACKET_VNET_HDR");
+  // Room for the bursts that arrive while a TAP write blocks the loop: the
+  // default (net.core.rmem_default, ~208 KiB) holds about 140 full frames.
+  // SO_RCVBUFFORCE passes net.core.rmem_max with CAP_NET_ADMIN; without it
+  // the kernel caps SO_RCVBUF there.
+  const int rcvbuf = underlay_receive_buffer;
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0 &&
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)
+    fail_errno("SO_RCVBUF");
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);
@@ -285,6 +304,7 @@ class vtep {
     now_ = now;
     if (now != last_age_) {
       c_.aged += state_.fdb.age(now);
+      c_.underlay_drops += underlay_drops_since(underlay_);
       last_age_ = now;
     }
   }

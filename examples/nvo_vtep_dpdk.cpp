@@ -300,6 +300,8 @@ class vtep {
     now_ = now;
     if (now != last_age_) {
       c_.aged += state_.fdb.age(now);
+      rte_eth_stats st{};
+      if (rte_eth_stats_get(underlay_port_, &st) == 0) c_.underlay_drops = st.imissed + st.rx_nombuf;  // cumulative
       last_age_ = now;
     }
   }

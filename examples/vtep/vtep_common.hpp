@@ -56,6 +56,7 @@ struct counters {
   std::uint64_t tap_errors = 0;  // TAP: not written, or no buffer for an ICMP message
   std::uint64_t coalesced = 0;   // underlay TCP segments merged into larger TAP frames (GRO)
   std::uint64_t tso_segments = 0;  // TCP segments cut from large TAP frames (TSO)
+  std::uint64_t underlay_drops = 0;  // underlay frames the kernel (or the PMD) had no room for, read once a second
 };
 
 // The line after "nvo-vtep stats: " and "nvo-vtep final: ". Scripts read it
@@ -65,10 +66,10 @@ inline std::string counters_line(const np::pipeline_counters& e, const np::pipel
   std::string s = fmt::format(
       "encapsulated={} decapsulated={} flooded={} replicas={} segments={} replies={} too_big={} learned={} aged={} "
       "fdb_entries={} unknown_tenant={} outgoing_ignored={} truncated={} offload_refused={} tx_errors={} tap_errors={} "
-      "coalesced={} tso_segments={}",
+      "coalesced={} tso_segments={} underlay_drops={}",
       e.encapsulated, d.decapsulated, e.flooded, e.replicas, c.segments, e.replies, e.too_big, d.learned, c.aged,
       fdb_entries, c.unknown_tenant, c.outgoing_ignored, c.truncated, c.offload_refused, c.tx_errors, c.tap_errors,
-      c.coalesced, c.tso_segments);
+      c.coalesced, c.tso_segments, c.underlay_drops);
   for (std::size_t r = 0; r < np::drop_reason_count; ++r)
     if (const std::uint64_t k = e.drops[r] + d.drops[r]; k != 0)
       fmt::format_to(std::back_inserter(s), " drop.{}={}", np::to_string(static_cast<np::drop_reason>(r)), k);
