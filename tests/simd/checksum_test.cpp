@@ -255,9 +255,36 @@ TEST(ChecksumHelpers, Ipv4HeaderFastPathMatchesReferenceWithAndWithoutOptions) {
       h[10] = static_cast<std::byte>(fast >> 8);
       h[11] = static_cast<std::byte>(fast);
       ASSERT_TRUE(nvo::simd::ipv4_header_checksum_ok(h));
+      // The verify reads native words: it must agree with the big-endian sum
+      // on every corruption, and one flipped bit always fails it.
+      for (std::size_t bit = 0; bit < 8 * len; bit += 5) {
+        h[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
+        ASSERT_EQ(nvo::wire::checksum_verifies_words(h),
+                  nvo::wire::checksum_fold(nvo::wire::checksum_accumulate(h)) == 0xFFFF);
+        ASSERT_FALSE(nvo::simd::ipv4_header_checksum_ok(h)) << "len " << len << " bit " << bit;
+        h[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
+      }
     }
   }
 }
+
+// The constexpr path (RFC 1071 example words padded to an IPv4-sized region
+// that holds its own checksum) agrees with the run-time one.
+constexpr std::array<std::byte, 8> rfc1071_region() {
+  std::array<std::byte, 8> r{std::byte{0x00}, std::byte{0x01}, std::byte{0xf2}, std::byte{0x03},
+                             std::byte{0xf4}, std::byte{0xf5}, std::byte{0xf6}, std::byte{0xf7}};
+  return r;
+}
+static_assert(!nvo::wire::checksum_verifies_words(rfc1071_region()));
+static_assert([] {
+  auto r = rfc1071_region();
+  std::array<std::byte, 12> withsum{};
+  for (std::size_t i = 0; i < 8; ++i) withsum[i] = r[i];
+  const std::uint16_t c = nvo::wire::checksum_finalize(nvo::wire::checksum_accumulate(withsum));
+  withsum[8] = static_cast<std::byte>(c >> 8);
+  withsum[9] = static_cast<std::byte>(c);
+  return nvo::wire::checksum_verifies_words(withsum);
+}());
 
 TEST(ChecksumHelpers, IncrementalUpdateMatchesRecomputation) {
   std::mt19937 rng(8);

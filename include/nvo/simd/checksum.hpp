@@ -546,8 +546,9 @@ inline constexpr std::size_t short_checksum_bytes = 1024;
 }
 
 // True when a received header (checksum field included) verifies.
+// PRECONDITION: as ipv4_header_checksum's.
 [[nodiscard]] inline bool ipv4_header_checksum_ok(wire::const_bytes header) noexcept {
-  return checksum_fold(checksum_accumulate(header)) == 0xFFFF;
+  return wire::checksum_verifies_words(header);
 }
 
 // TCP (or any L4 using the pseudo-header) checksum field value for a segment

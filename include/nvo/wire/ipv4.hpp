@@ -61,7 +61,7 @@ namespace detail {
   if (size < min_header_size || size > in.size()) return errc::ipv4_bad_header_length;
   const std::uint16_t total_length = load_be16(in, 2);
   if (total_length < size || total_length > in.size()) return errc::ipv4_bad_total_length;
-  if (checksum_fold(checksum_accumulate(in.first(size))) != 0xFFFF) return errc::ipv4_bad_checksum;
+  if (!checksum_verifies_words(in.first(size))) return errc::ipv4_bad_checksum;
   return std::nullopt;
 }
 }  // namespace detail
