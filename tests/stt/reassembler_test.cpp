@@ -193,30 +193,6 @@ TEST(SttReassembler, BurstReportsWhatAddWould) {
   EXPECT_TRUE(r.audit());
 }
 
-// The plain copy kernel the reassembler uses, on every path this machine runs:
-// exact bytes, nothing written outside, at every relative alignment.
-TEST(SttReassembler, CopyKernelsCopyExactly) {
-  std::mt19937_64 rng(9);
-  std::vector<std::byte> src(9000 + 64);
-  for (auto& b : src) b = static_cast<std::byte>(rng());
-  std::vector<std::byte> dst(9000 + 256);
-  for (const nvo::simd::isa i : nvo::simd::available()) {
-    const auto& k = nvo::simd::checksum_kernels_for(i);
-    for (const std::size_t s_align : {0u, 1u, 17u, 63u}) {
-      for (const std::size_t d_align : {0u, 5u, 32u, 63u}) {
-        for (std::size_t n = 0; n <= 9000; n = n < 300 ? n + 1 : n * 3 / 2) {
-          std::fill(dst.begin(), dst.end(), std::byte{0xA5});
-          std::byte* d = dst.data() + 64 + d_align;
-          k.copy(d, src.data() + s_align, n);
-          ASSERT_EQ(std::memcmp(d, src.data() + s_align, n), 0) << to_string(i) << " len " << n;
-          ASSERT_EQ(d[-1], std::byte{0xA5}) << to_string(i) << " wrote before dst, len " << n;
-          ASSERT_EQ(d[n], std::byte{0xA5}) << to_string(i) << " wrote past dst + n, len " << n;
-        }
-      }
-    }
-  }
-}
-
 TEST(SttReassembler, MissingSegmentGivesNothingAndExpires) {
   const auto t = make_template(outer_v4(), 1500);
   stt::segmenter seg(0, 8, 11);
