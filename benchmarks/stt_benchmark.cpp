@@ -31,6 +31,9 @@
 //                             restoring the segments' headers and mbuf fields,
 //                             which is inside the timing (see dpdk_gro_reset).
 //   SttReassemble/dpdk_gro_reset  that restore alone, to subtract
+//   SttSegmentPaired/nvo_vs_{copy_checksum,dpdk_gso}, SttReassemblePaired/
+//   nvo_vs_dpdk_gro  the ratios measured in alternation (see
+//                             paired() below): nvo_throughput_ratio
 //
 // Self-checks run first and abort on a mismatch: nvo's segments pass
 // wire::dissect (checksums verified), reassemble to the frame in both orders,
@@ -171,15 +174,18 @@ void report(benchmark::State& state, std::size_t payload, std::size_t segments) 
 
 // ---- segmentation ---------------------------------------------------------------
 
+// One frame of each row; the paired rows below time the same calls.
+NVO_ALWAYS_INLINE void segment_frame(stt::segmenter& s, stt_data& d) {
+  std::size_t i = 0;
+  auto r = s.segment(d.tpl, d.params, d.inner, [&](std::size_t) noexcept { return w::bytes(d.ring[i++]); });
+  benchmark::DoNotOptimize(r);
+  benchmark::ClobberMemory();
+}
+
 void SttSegment_nvo(benchmark::State& state) {
   stt_data& d = stt_for(static_cast<std::size_t>(state.range(0)));
   stt::segmenter s(0, 8, 1);
-  for (auto _ : state) {
-    std::size_t i = 0;
-    auto r = s.segment(d.tpl, d.params, d.inner, [&](std::size_t) noexcept { return w::bytes(d.ring[i++]); });
-    benchmark::DoNotOptimize(r);
-    benchmark::ClobberMemory();
-  }
+  for (auto _ : state) segment_frame(s, d);
   report(state, d.payload, d.count);
 }
 
@@ -232,14 +238,16 @@ void SttSegment_memcpy(benchmark::State& state) {
   report(state, d.payload, d.count);
 }
 
+NVO_ALWAYS_INLINE void copy_checksum_frame(stt_data& d, std::uint64_t& sum) {
+  copy_segments(d, true, sum);
+  benchmark::DoNotOptimize(sum);
+  benchmark::ClobberMemory();
+}
+
 void SttSegment_copy_checksum(benchmark::State& state) {
   stt_data& d = stt_for(static_cast<std::size_t>(state.range(0)));
   std::uint64_t sum = 0;
-  for (auto _ : state) {
-    copy_segments(d, true, sum);
-    benchmark::DoNotOptimize(sum);
-    benchmark::ClobberMemory();
-  }
+  for (auto _ : state) copy_checksum_frame(d, sum);
   report(state, d.payload, d.count);
 }
 
@@ -267,6 +275,15 @@ void check_reassembled(const stt::add_result& r, const stt_data& d) {
     mismatch("nvo reassembly differs from the frame", d.payload);
 }
 
+// A receive burst, like GRO's.
+NVO_ALWAYS_INLINE void reassemble_frame(stt::reassembler& r, const std::vector<stt::rx_segment>& order) {
+  const std::byte* frame = nullptr;
+  r.add_burst(order, std::chrono::nanoseconds{0}, [&](std::size_t, const stt::add_result& a) noexcept {
+    if (a.status == stt::outcome::completed) frame = a.frame.frame.data();
+  });
+  benchmark::DoNotOptimize(frame);
+}
+
 void reassemble_bench(benchmark::State& state, bool shuffled) {
   stt_data& d = stt_for(static_cast<std::size_t>(state.range(0)));
   prepare_rx(d);
@@ -280,13 +297,7 @@ void reassemble_bench(benchmark::State& state, bool shuffled) {
     ++results;
   });
   if (results != 1) mismatch("nvo reassembly did not complete", d.payload);
-  for (auto _ : state) {  // a receive burst, like GRO's
-    const std::byte* frame = nullptr;
-    r.add_burst(order, now, [&](std::size_t, const stt::add_result& a) noexcept {
-      if (a.status == stt::outcome::completed) frame = a.frame.frame.data();
-    });
-    benchmark::DoNotOptimize(frame);
-  }
+  for (auto _ : state) reassemble_frame(r, order);
   if (r.counters().completed != static_cast<std::uint64_t>(state.iterations()) + 1) mismatch("a frame did not complete", d.payload);
   report(state, d.payload, order.size());
 }
@@ -413,16 +424,18 @@ dpdk_data& dpdk_for(std::size_t payload) {
   return it->second;
 }
 
+NVO_ALWAYS_INLINE void gso_frame(dpdk_data& d, const rte_gso_ctx& ctx, std::array<rte_mbuf*, 128>& out) {
+  d.packet->ol_flags = gso_flags;  // rte_gso_segment clears TCP_SEG on the input
+  const int n = rte_gso_segment(d.packet, &ctx, out.data(), static_cast<std::uint16_t>(out.size()));
+  for (int i = 0; i < n; ++i) rte_pktmbuf_free(out[i]);
+  benchmark::DoNotOptimize(n);
+}
+
 void SttSegment_dpdk_gso(benchmark::State& state) {
   dpdk_data& d = dpdk_for(static_cast<std::size_t>(state.range(0)));
   const rte_gso_ctx ctx = gso_context();
   std::array<rte_mbuf*, 128> out{};
-  for (auto _ : state) {
-    d.packet->ol_flags = gso_flags;  // rte_gso_segment clears TCP_SEG on the input
-    const int n = rte_gso_segment(d.packet, &ctx, out.data(), static_cast<std::uint16_t>(out.size()));
-    for (int i = 0; i < n; ++i) rte_pktmbuf_free(out[i]);
-    benchmark::DoNotOptimize(n);
-  }
+  for (auto _ : state) gso_frame(d, ctx, out);
   report(state, d.payload, d.gso_count);
 }
 
@@ -450,13 +463,15 @@ std::uint16_t gro_frame(dpdk_data& d) {
   return rte_gro_reassemble_burst(d.gro_mbufs.data(), static_cast<std::uint16_t>(d.gro_mbufs.size()), &p);
 }
 
+NVO_ALWAYS_INLINE void gro_timed_frame(dpdk_data& d) {
+  gro_reset(d, false);  // the payload bytes are never touched by GRO
+  benchmark::DoNotOptimize(gro_frame(d));
+}
+
 void SttReassemble_dpdk_gro(benchmark::State& state) {
   dpdk_data& d = dpdk_for(static_cast<std::size_t>(state.range(0)));
   gro_reset(d, true);
-  for (auto _ : state) {
-    gro_reset(d, false);  // the payload bytes are never touched by GRO
-    benchmark::DoNotOptimize(gro_frame(d));
-  }
+  for (auto _ : state) gro_timed_frame(d);
   report(state, d.payload, d.segments.size());
 }
 
@@ -479,6 +494,56 @@ void dpdk_self_check(std::size_t payload) {
     mismatch("GRO packet length", payload);
 }
 #endif  // NVO_BENCH_DPDK
+
+// ---- paired rows -------------------------------------------------------------
+// <Op>Paired/nvo_vs_<peer>/<size>: each iteration times 64 frames of nvo, then
+// 64 of the peer, the same calls as their rows, and keeps peer time / nvo
+// time; nvo_throughput_ratio is the median (higher is better for nvo). Pairing
+// cancels the drift of a shared machine, as pipeline_benchmark's rows do.
+template <class Nvo, class Peer>
+void paired(benchmark::State& state, Nvo&& nvo, Peer&& peer) {
+  using clock = std::chrono::steady_clock;
+  constexpr int rounds = 64;
+  std::vector<double> ratios;
+  for (auto _ : state) {
+    const auto t0 = clock::now();
+    for (int i = 0; i < rounds; ++i) nvo();
+    const auto t1 = clock::now();
+    for (int i = 0; i < rounds; ++i) peer();
+    const auto t2 = clock::now();
+    ratios.push_back(std::chrono::duration<double>(t2 - t1) / std::chrono::duration<double>(t1 - t0));
+  }
+  std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
+  state.counters["nvo_throughput_ratio"] = ratios[ratios.size() / 2];
+}
+
+void SttSegmentPaired_copy_checksum(benchmark::State& state) {
+  stt_data& d = stt_for(static_cast<std::size_t>(state.range(0)));
+  stt::segmenter s(0, 8, 1);
+  std::uint64_t sum = 0;
+  paired(state, [&] { segment_frame(s, d); }, [&] { copy_checksum_frame(d, sum); });
+}
+
+#ifdef NVO_BENCH_DPDK
+void SttSegmentPaired_dpdk_gso(benchmark::State& state) {
+  stt_data& d = stt_for(static_cast<std::size_t>(state.range(0)));
+  dpdk_data& g = dpdk_for(d.payload);
+  stt::segmenter s(0, 8, 1);
+  const rte_gso_ctx ctx = gso_context();
+  std::array<rte_mbuf*, 128> out{};
+  paired(state, [&] { segment_frame(s, d); }, [&] { gso_frame(g, ctx, out); });
+}
+
+void SttReassemblePaired_dpdk_gro(benchmark::State& state) {
+  stt_data& d = stt_for(static_cast<std::size_t>(state.range(0)));
+  prepare_rx(d);
+  dpdk_data& g = dpdk_for(d.payload);
+  gro_reset(g, true);
+  stt::reassembler r;
+  paired(state, [&] { reassemble_frame(r, d.in_order); }, [&] { gro_timed_frame(g); });
+  if (r.counters().completed == 0) mismatch("a frame did not complete", d.payload);
+}
+#endif
 
 void self_check() {
   for (const std::int64_t size : payload_sizes) {
@@ -531,7 +596,10 @@ BENCHMARK(SttReassemble_nvo_shuffled)->Name("SttReassemble/nvo_shuffled")->Apply
 #ifdef NVO_BENCH_DPDK
 BENCHMARK(SttReassemble_dpdk_gro)->Name("SttReassemble/dpdk_gro")->Apply(sizes);
 BENCHMARK(SttReassemble_dpdk_gro_reset)->Name("SttReassemble/dpdk_gro_reset")->Apply(sizes);
+BENCHMARK(SttSegmentPaired_dpdk_gso)->Name("SttSegmentPaired/nvo_vs_dpdk_gso")->Apply(sizes);
+BENCHMARK(SttReassemblePaired_dpdk_gro)->Name("SttReassemblePaired/nvo_vs_dpdk_gro")->Apply(sizes);
 #endif
+BENCHMARK(SttSegmentPaired_copy_checksum)->Name("SttSegmentPaired/nvo_vs_copy_checksum")->Apply(sizes);
 
 }  // namespace
 
