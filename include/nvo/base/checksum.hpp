@@ -75,12 +75,13 @@ namespace wire {
   return sum;
 }
 
-// Whether a region that holds its own checksum field verifies, for regions of
-// whole 32-bit words (an IPv4 header): one fold of native words, no byte
-// swap, since the all-ones verdict reads the same in either byte order.
-// PRECONDITION: region.size() % 4 == 0.
+// Whether a region that holds its own checksum field verifies. A region of
+// whole 32-bit words (an IPv4 header, whose IHL * 4 lets the compiler drop the
+// other branch) takes one fold of native words and no byte swap, since the
+// all-ones verdict reads the same in either byte order; any other length the
+// general sum.
 [[nodiscard]] NVO_ALWAYS_INLINE constexpr bool checksum_verifies_words(const_bytes region) noexcept {
-  if (std::is_constant_evaluated()) return checksum_fold(checksum_accumulate(region)) == 0xFFFF;
+  if (std::is_constant_evaluated() || region.size() % 4 != 0) return checksum_fold(checksum_accumulate(region)) == 0xFFFF;
   std::uint64_t acc = 0;
   for (std::size_t i = 0; i < region.size(); i += 4) {
     std::uint32_t w;

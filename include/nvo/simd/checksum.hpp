@@ -546,7 +546,6 @@ inline constexpr std::size_t short_checksum_bytes = 1024;
 }
 
 // True when a received header (checksum field included) verifies.
-// PRECONDITION: as ipv4_header_checksum's.
 [[nodiscard]] inline bool ipv4_header_checksum_ok(wire::const_bytes header) noexcept {
   return wire::checksum_verifies_words(header);
 }
