@@ -465,6 +465,10 @@ void register_impl(std::size_t n) {
 //        hit_bulk32_refresh (nvo, L2)  an l2_forwarding_table<learning<true>>
 //            holding `entries` learned MACs while a writer re-learns all of them
 //            flat out, now_s + 1 per pass (every MAC refreshed each "second").
+// <group>Paired/<op>/nvo_vs_dpdk/<entries> (64K, 1M; the four reader-only ops):
+//   nvo_speedup, DPDK's time over nvo's for the same probes, the two timed in
+//   alternation within each iteration (see fwd_paired); nvo_ns and peer_ns,
+//   the median ns per lookup of each side.
 // Sizing, the same for both: room for entries + headroom(entries) keys
 // (nvo capacity, DPDK `entries`); the churn keys use that headroom. DPDK rounds
 // its bucket array up to a power of two, so 1M is the worst case for its
@@ -987,6 +991,32 @@ void fwd_finish(benchmark::State& st, const Impl& t, std::size_t n, std::size_t 
   if (bad != 0) st.SkipWithError("a lookup returned a torn record");
 }
 
+// One step of a reader: a burst of fburst lookups (Bulk) or one lookup; every
+// record found is read. Returns the hits.
+template <class Tr, class Impl, bool Bulk>
+NVO_ALWAYS_INLINE std::size_t fwd_probe(const Impl& t, const typename Tr::key* probes, std::uint64_t& sum,
+                                        std::uint64_t& bad) {
+  if constexpr (Bulk) {
+    typename Tr::value out[fburst];
+    const std::uint64_t mask = t.find_bulk(probes, out);
+    for (std::uint64_t m = mask; m != 0; m &= m - 1) {
+      const auto& v = out[std::countr_zero(m)];
+      sum += Tr::tag(v);
+      bad |= Tr::torn(v);
+    }
+    benchmark::DoNotOptimize(out);
+    return static_cast<std::size_t>(std::popcount(mask));
+  } else {
+    typename Tr::value v;
+    if (!t.find(*probes, v)) return 0;
+    benchmark::DoNotOptimize(v);
+    sum += Tr::tag(v);
+    bad |= Tr::torn(v);
+    return 1;
+  }
+}
+constexpr std::size_t probe_step(bool bulk) { return bulk ? fburst : 1; }
+
 // One reader loop for every row: single or bulk, hits or misses; with a
 // writer (Quiesce) it reports a quiescent state once per 32 lookups (a no-op
 // for nvo).
@@ -997,33 +1027,13 @@ void fwd_read_loop(benchmark::State& st, Impl& t, const std::vector<typename Tr:
   std::uint64_t sum = 0;
   std::uint64_t bad = 0;
   for (auto _ : st) {
-    if constexpr (Bulk) {
-      typename Tr::value out[fburst];
-      const std::uint64_t mask = t.find_bulk(&probes[i], out);
-      found += static_cast<std::size_t>(std::popcount(mask));
-      for (std::uint64_t m = mask; m != 0; m &= m - 1) {
-        const auto& v = out[std::countr_zero(m)];
-        sum += Tr::tag(v);
-        bad |= Tr::torn(v);
-      }
-      benchmark::DoNotOptimize(out);
-      if constexpr (Quiesce) t.reader_quiescent();
-      i = (i + fburst) & (probe_count - 1);
-    } else {
-      typename Tr::value v;
-      if (t.find(probes[i], v)) {
-        ++found;
-        benchmark::DoNotOptimize(v);
-        sum += Tr::tag(v);
-        bad |= Tr::torn(v);
-      }
-      if constexpr (Quiesce)
-        if ((i & (fburst - 1)) == fburst - 1) t.reader_quiescent();
-      i = (i + 1) & (probe_count - 1);
-    }
+    found += fwd_probe<Tr, Impl, Bulk>(t, &probes[i], sum, bad);
+    if constexpr (Quiesce)
+      if (Bulk || (i & (fburst - 1)) == fburst - 1) t.reader_quiescent();
+    i = (i + probe_step(Bulk)) & (probe_count - 1);
   }
   benchmark::DoNotOptimize(sum);
-  const std::size_t lookups = static_cast<std::size_t>(st.iterations()) * (Bulk ? fburst : 1);
+  const std::size_t lookups = static_cast<std::size_t>(st.iterations()) * probe_step(Bulk);
   if (found != (hit ? lookups : 0)) st.SkipWithError("wrong hit count (a key vanished?)");
   fwd_finish(st, t, n, lookups, bad);
 }
@@ -1033,6 +1043,67 @@ void fwd_lookup(benchmark::State& st, std::size_t n, bool hit) {
   Impl& t = fwd_table<Tr, Impl>(n);
   const auto& d = fdata_for<Tr>(n);
   fwd_read_loop<Tr, Impl, Bulk, false>(st, t, hit ? d.hit_probes : d.miss_probes, hit, n);
+}
+
+// <group>Paired/<op>/nvo_vs_<peer>/<entries>: the same probe window through
+// both tables in alternation, 32768 lookups each per iteration (which goes
+// first alternates too); nvo_speedup is the median of peer time / nvo time
+// over the iterations. Neighbours' load on a shared machine then slows both
+// sides of a ratio alike, which separate rows cannot promise. The window is
+// long (about a millisecond) because each side evicts the other's cached
+// lines: with short windows every switch would re-warm the cache, which
+// neither table pays when it runs alone.
+template <class Tr, class Nvo, class Peer, bool Bulk>
+void fwd_paired(benchmark::State& st, std::size_t n, bool hit) {
+  using clock = std::chrono::steady_clock;
+  constexpr std::size_t window = 1024 * fburst;
+  Nvo& a = fwd_table<Tr, Nvo>(n);
+  Peer& b = fwd_table<Tr, Peer>(n);
+  const auto& d = fdata_for<Tr>(n);
+  const auto& probes = hit ? d.hit_probes : d.miss_probes;
+  std::size_t base = 0;
+  std::uint64_t sum = 0;
+  std::uint64_t bad = 0;
+  std::size_t found_a = 0;
+  std::size_t found_b = 0;
+  std::vector<double> ratios;
+  std::vector<double> nvo_ns;
+  std::vector<double> peer_ns;
+  bool nvo_first = true;
+  auto run = [&](const auto& t, std::size_t& found) {
+    using T = std::remove_cvref_t<decltype(t)>;
+    const auto t0 = clock::now();
+    for (std::size_t j = 0; j < window; j += probe_step(Bulk))
+      found += fwd_probe<Tr, T, Bulk>(t, &probes[base + j], sum, bad);
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  };
+  for (auto _ : st) {
+    double ta = 0;
+    double tb = 0;
+    if (nvo_first) {
+      ta = run(a, found_a);
+      tb = run(b, found_b);
+    } else {
+      tb = run(b, found_b);
+      ta = run(a, found_a);
+    }
+    nvo_first = !nvo_first;
+    ratios.push_back(tb / ta);
+    nvo_ns.push_back(ta * 1e9 / window);
+    peer_ns.push_back(tb * 1e9 / window);
+    base = (base + window) & (probe_count - 1);
+  }
+  benchmark::DoNotOptimize(sum);
+  const std::size_t lookups = static_cast<std::size_t>(st.iterations()) * window;
+  if (found_a != (hit ? lookups : 0) || found_b != found_a) st.SkipWithError("wrong hit count");
+  if (bad != 0) st.SkipWithError("a lookup returned a torn record");
+  auto median = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  st.counters["nvo_speedup"] = median(ratios);
+  st.counters["nvo_ns"] = median(nvo_ns);
+  st.counters["peer_ns"] = median(peer_ns);
 }
 
 // The writer: every millisecond, repoints_per_ms re-points of random keys and
@@ -1199,6 +1270,15 @@ void register_fwd(std::size_t n) {
                                [n](benchmark::State& s) { fwd_with_writer<Tr, Impl, true>(s, n); });
 }
 
+template <class Tr, class Nvo, class Peer>
+void register_paired(std::size_t n) {
+  auto name = [n](const char* op) { return fmt::format("{}Paired/{}/nvo_vs_{}/{}", Tr::group, op, Peer::name, n); };
+  benchmark::RegisterBenchmark(name("hit_bulk32").c_str(), [n](benchmark::State& s) { fwd_paired<Tr, Nvo, Peer, true>(s, n, true); });
+  benchmark::RegisterBenchmark(name("hit_single").c_str(), [n](benchmark::State& s) { fwd_paired<Tr, Nvo, Peer, false>(s, n, true); });
+  benchmark::RegisterBenchmark(name("miss_bulk32").c_str(), [n](benchmark::State& s) { fwd_paired<Tr, Nvo, Peer, true>(s, n, false); });
+  benchmark::RegisterBenchmark(name("miss_single").c_str(), [n](benchmark::State& s) { fwd_paired<Tr, Nvo, Peer, false>(s, n, false); });
+}
+
 using l2_nvo = nvo_fwd<l2, nvo_default_t<l2>, tag_nvo>;
 using l2_nvo_crc = nvo_fwd<l2, l2::table<nt::policy::hash<nt::crc32c_hash>>, tag_nvo_crc>;
 using l3_nvo = nvo_fwd<l3, nvo_default_t<l3>, tag_nvo>;
@@ -1219,6 +1299,12 @@ void register_all() {
     register_fwd<l3, l3_dpdk>(n);
 #endif
   }
+#ifdef NVO_BENCH_DPDK
+  for (const std::size_t n : {std::size_t{1} << 16, std::size_t{1} << 20}) {
+    register_paired<l2, l2_nvo, l2_dpdk>(n);
+    register_paired<l3, l3_nvo, l3_dpdk>(n);
+  }
+#endif
   for (const std::size_t n : {std::size_t{1} << 10, std::size_t{1} << 20})
     benchmark::RegisterBenchmark(fmt::format("L2Lookup/hit_bulk32_refresh/nvo/{}", n).c_str(),
                                  [n](benchmark::State& s) { fwd_refresh(s, n); });
