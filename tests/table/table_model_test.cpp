@@ -37,6 +37,12 @@ struct value40 {
   std::uint64_t w[5];
   friend bool operator==(const value40&, const value40&) = default;
 };
+// With a 16-byte key, a slot of exactly one cache line: the layout whose
+// header follows the slots (as l3_forwarding_table's).
+struct value48 {
+  std::uint64_t w[6];
+  friend bool operator==(const value48&, const value48&) = default;
+};
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr std::uint64_t default_ops = 1'000'000;
@@ -95,6 +101,8 @@ template <class V>
 V make_value(std::uint64_t x) {
   if constexpr (std::is_same_v<V, std::uint64_t>) {
     return x;
+  } else if constexpr (std::is_same_v<V, value48>) {
+    return V{{x, ~x, x * 3, x ^ 0x55, x + 7, x * 5}};
   } else {
     return V{{x, ~x, x * 3, x ^ 0x55, x + 7}};
   }
@@ -213,6 +221,18 @@ TEST(TableModel, GrowingTableMultiWordValuesWithQsbr) {
   EXPECT_GT(t.growths(), 5u);
   domain.synchronize();  // no reader registered: everything retired is freed
   EXPECT_EQ(domain.pending(), 0u);
+}
+
+TEST(TableModel, LineSizedSlotsHeaderLast) {
+  using table_t = tbl::basic_table<key16, value48, tbl::policy::reclaimer<tbl::reclaim::qsbr>>;
+  static_assert(table_t::slots == 2);
+  tbl::reclaim::qsbr domain;
+  table_t grows({.capacity = 64}, domain);
+  run_model<table_t, value48>(grows, op_count() / 2, 20'000, 5, false);
+  EXPECT_GT(grows.growths(), 5u);
+  table_t fixed({.capacity = 2048, .grow = false}, domain);
+  run_model<table_t, value48>(fixed, op_count() / 20, 5'000, 6, true);
+  domain.synchronize();
 }
 
 TEST(TableModel, FixedCapacityReportsFull) {

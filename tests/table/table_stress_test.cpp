@@ -61,6 +61,17 @@ wide_value make_wide(std::uint64_t id, std::uint64_t version) { return {id, vers
 bool valid(const wide_value& v, std::uint64_t id) { return v.id == id && v.check == id * 31 + v.version * 17 + 5; }
 std::uint64_t version_of(const wide_value& v) { return v.version; }
 
+// Six words: with the 16-byte key a slot is one cache line, the layout whose
+// bucket header follows its slots.
+struct line_value {
+  wide_value v;
+  std::uint64_t pad[3];
+};
+bool valid(const line_value& v, std::uint64_t id) {
+  return valid(v.v, id) && v.pad[0] == ~id && v.pad[2] == v.v.check;
+}
+std::uint64_t version_of(const line_value& v) { return v.v.version; }
+
 // Single-word value: replaced in place by one atomic store.
 std::uint64_t make_word(std::uint64_t id, std::uint64_t version) { return version << 20 | id; }
 bool valid(std::uint64_t v, std::uint64_t id) { return (v & 0xFFFFF) == id; }
@@ -71,6 +82,9 @@ template <class V>
 V make_value(std::uint64_t id, std::uint64_t version) {
   if constexpr (std::is_same_v<V, std::uint64_t>) {
     return make_word(id, version);
+  } else if constexpr (std::is_same_v<V, line_value>) {
+    const wide_value w = make_wide(id, version);
+    return {w, {~id, version, w.check}};
   } else {
     return make_wide(id, version);
   }
@@ -262,5 +276,6 @@ void stress() {
 
 TEST(TableStress, WordValuesReplacedInPlace) { stress<std::uint64_t>(); }
 TEST(TableStress, WideValuesReplacedOutOfPlace) { stress<wide_value>(); }
+TEST(TableStress, LineSizedValuesHeaderLast) { stress<line_value>(); }
 TEST(TableStress, StashedKeysWordValues) { stress<std::uint64_t, colliding_hash<22>>(); }
 TEST(TableStress, StashedKeysWideValues) { stress<wide_value, colliding_hash<28>>(); }

@@ -23,6 +23,11 @@
 //   +-------------------------------+------------------------+------------------------+------+
 //      8 bytes                         24 bytes                 24 bytes                 8
 //
+// A slot that fills whole cache lines (a 24-byte key with a 40-byte value, as
+// l3_forwarding_table's) starts on a line and the header follows the slots,
+// so a hit reads the header's line and its slot's line, and a burst
+// prefetches only those; with the header first every slot would straddle two.
+//
 // Beside the buckets, a tag array holds one byte per slot (8 bits of the
 // key's hash; 2 bytes per 2-slot bucket), small enough to stay in cache when
 // the buckets do not: a lookup reads a bucket only if one of its tags
@@ -160,6 +165,7 @@
 #include <optional>
 #include <span>
 #include <type_traits>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "nvo/config.hpp"
@@ -188,6 +194,18 @@ struct table_options {
 };
 
 namespace detail {
+// unrolled<N>(f): f(0), ..., f(N-1) as straight-line code. The read path's
+// loops over a slot's words are loops of atomic loads, which GCC does not
+// unroll: a 5-word value would otherwise cost a counted loop per copy.
+template <class F, std::size_t... I>
+NVO_ALWAYS_INLINE constexpr void unrolled_impl(F& f, std::index_sequence<I...>) noexcept {
+  (f(I), ...);
+}
+template <std::size_t N, class F>
+NVO_ALWAYS_INLINE constexpr void unrolled(F f) noexcept {
+  unrolled_impl(f, std::make_index_sequence<N>{});
+}
+
 #ifdef NVO_DETAIL_TABLE_TSAN
 // ThreadSanitizer does not model fences: the value load carries the acquire
 // that (R4) gives other builds, so TSan sees what a value points to as
@@ -246,10 +264,17 @@ class basic_table {
   // (key, key, value), slot 1 (key, key, value), one spare word.
   static constexpr bool vector_shape = NVO_SIMD_X86 && slots == 2 && key_words == 2 && value_words == 1;
 
-  struct alignas(cache_line) bucket {
+  // Line-sized slots keep their lines to themselves (LAYOUT above).
+  static constexpr bool header_last = (slot_words * 8) % cache_line == 0;
+  struct alignas(cache_line) header_first_bucket {
     std::atomic<std::uint64_t> header{0};  // generation << 8 | PUBLISHED mask
     std::atomic<std::uint64_t> words[slots][slot_words]{};
   };
+  struct alignas(cache_line) header_last_bucket {
+    std::atomic<std::uint64_t> words[slots][slot_words]{};
+    std::atomic<std::uint64_t> header{0};
+  };
+  using bucket = std::conditional_t<header_last, header_last_bucket, header_first_bucket>;
   static constexpr std::size_t lines_per_bucket = sizeof(bucket) / cache_line;
 
   // One bucket array: nb main buckets, then stash_buckets stash buckets.
@@ -481,6 +506,20 @@ class basic_table {
     for (std::size_t l = 0; l < lines_per_bucket; ++l)
       __builtin_prefetch(reinterpret_cast<const char*>(b) + l * cache_line, 0, 3);
   }
+  // prefetch_slots(b, m): what a scan of the slots in mask m reads. With
+  // line-sized slots that is the header's line and those slots' lines (one,
+  // unless tags collide); otherwise the whole bucket.
+  static NVO_ALWAYS_INLINE void prefetch_slots(const bucket* b, std::uint64_t m) noexcept {
+    if constexpr (header_last) {
+      __builtin_prefetch(&b->header, 0, 3);
+      for (; m != 0; m &= m - 1) {
+        const char* slot = reinterpret_cast<const char*>(&b->words[std::countr_zero(m)][0]);
+        for (std::size_t l = 0; l < slot_words * 8 / cache_line; ++l) __builtin_prefetch(slot + l * cache_line, 0, 3);
+      }
+    } else {
+      prefetch(b);
+    }
+  }
 
   template <std::size_t W, class T>
   [[nodiscard]] static NVO_ALWAYS_INLINE std::array<std::uint64_t, W> to_words(const T& t) noexcept {
@@ -554,11 +593,12 @@ class basic_table {
     std::uint64_t first = 0;
     std::uint64_t second = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      const bool in_p = tag_match(tg, b1[i], tag[i]);
-      const bool in_q = tag_match(tg, b2[i], tag[i]);
-      first |= static_cast<std::uint64_t>(in_p) << i;
-      second |= static_cast<std::uint64_t>(in_q) << i;
-      if (in_p || in_q) prefetch(&bk[in_p ? b1[i] : b2[i]]);
+      // (R8) acquire: pairs with (W8).
+      const std::uint64_t mp = tag_mask(tg[b1[i]].load(std::memory_order_acquire), tag[i]);
+      const std::uint64_t mq = tag_mask(tg[b2[i]].load(std::memory_order_acquire), tag[i]);
+      first |= static_cast<std::uint64_t>(mp != 0) << i;
+      second |= static_cast<std::uint64_t>(mq != 0) << i;
+      if ((mp | mq) != 0) prefetch_slots(&bk[mp != 0 ? b1[i] : b2[i]], mp != 0 ? mp : mq);
     }
     std::uint64_t hits = 0;
     for (std::uint64_t m = first; m != 0; m &= m - 1) {
@@ -617,7 +657,9 @@ class basic_table {
   // tag_mask(): bit i set where slot i's tag in word w is t.
   [[nodiscard]] static NVO_ALWAYS_INLINE std::uint64_t tag_mask(std::uint64_t w, std::uint8_t t) noexcept {
     std::uint64_t m = 0;
-    for (std::size_t i = 0; i < slots; ++i) m |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(w >> (8 * i)) == t) << i;
+    detail::unrolled<slots>([&](std::size_t i) {
+      m |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(w >> (8 * i)) == t) << i;
+    });
     return m;
   }
   [[nodiscard]] static NVO_ALWAYS_INLINE bool tag_match(const std::atomic<tag_word>* tags, std::size_t b,
@@ -656,12 +698,15 @@ class basic_table {
   // or the writer's own stores make the result meaningful).
   [[nodiscard]] static NVO_ALWAYS_INLINE bool key_equals(const bucket& b, std::size_t i, const key_words_t& kw) noexcept {
     bool eq = true;
-    for (std::size_t w = 0; w < key_words; ++w) eq &= b.words[i][w].load(std::memory_order_relaxed) == kw[w];
+    detail::unrolled<key_words>(
+        [&](std::size_t w) { eq &= b.words[i][w].load(std::memory_order_relaxed) == kw[w]; });
     return eq;
   }
   // Copies slot i's value into out, word by word (see value_load_order).
   static NVO_ALWAYS_INLINE void copy_value(const bucket& b, std::size_t i, Value& out) noexcept {
-    for (std::size_t w = 0; w < value_words; ++w) store_word(out, w, b.words[i][key_words + w].load(detail::value_load_order));
+    detail::unrolled<value_words>([&](std::size_t w) {
+      store_word(out, w, b.words[i][key_words + w].load(detail::value_load_order));
+    });
   }
 
   // scan_tagged(): scan() of main bucket b that compares only the slots whose
@@ -704,7 +749,8 @@ class basic_table {
       // (R3) acquire: pairs with (W2).
       const std::uint64_t h1 = b.header.load(std::memory_order_acquire);
       std::uint64_t match = 0;
-      for (std::size_t i = 0; i < slots; ++i) match |= static_cast<std::uint64_t>(key_equals(b, i, kw)) << i;
+      detail::unrolled<slots>(
+          [&](std::size_t i) { match |= static_cast<std::uint64_t>(key_equals(b, i, kw)) << i; });
       match &= h1;
       // The hit slot, or slot 0 on a miss (countr_zero gives `slots` then),
       // computed without a branch: whether the key sits in this bucket is
