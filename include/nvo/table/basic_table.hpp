@@ -593,9 +593,8 @@ class basic_table {
     std::uint64_t first = 0;
     std::uint64_t second = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      // (R8) acquire: pairs with (W8).
-      const std::uint64_t mp = tag_mask(tg[b1[i]].load(std::memory_order_acquire), tag[i]);
-      const std::uint64_t mq = tag_mask(tg[b2[i]].load(std::memory_order_acquire), tag[i]);
+      const std::uint64_t mp = tag_candidates(tg, b1[i], tag[i]);
+      const std::uint64_t mq = tag_candidates(tg, b2[i], tag[i]);
       first |= static_cast<std::uint64_t>(mp != 0) << i;
       second |= static_cast<std::uint64_t>(mq != 0) << i;
       if ((mp | mq) != 0) prefetch_slots(&bk[mp != 0 ? b1[i] : b2[i]], mp != 0 ? mp : mq);
@@ -662,13 +661,14 @@ class basic_table {
     });
     return m;
   }
-  [[nodiscard]] static NVO_ALWAYS_INLINE bool tag_match(const std::atomic<tag_word>* tags, std::size_t b,
-                                                       std::uint8_t t) noexcept {
+  // tag_candidates(): the slots of bucket b whose tag is t.
+  [[nodiscard]] static NVO_ALWAYS_INLINE std::uint64_t tag_candidates(const std::atomic<tag_word>* tags, std::size_t b,
+                                                                     std::uint8_t t) noexcept {
     // (R8) acquire: pairs with (W8).
-    return tag_mask(tags[b].load(std::memory_order_acquire), t) != 0;
+    return tag_mask(tags[b].load(std::memory_order_acquire), t);
   }
   [[nodiscard]] static NVO_ALWAYS_INLINE bool tag_match(const state& s, std::size_t b, std::uint64_t h) noexcept {
-    return tag_match(s.tags.get(), b, tag_of(h));
+    return tag_candidates(s.tags.get(), b, tag_of(h)) != 0;
   }
 
   // scan_stash(): the stash, only while its counter (R7) says it holds keys.
@@ -725,7 +725,7 @@ class basic_table {
         // (W8) before that publish, so it is in t. A tag stored later belongs
         // to a slot unpublished after h1: a key moved from it bumped moves_
         // first, which the caller's (R6) then sees.
-        const std::uint64_t cand = tag_mask(s.tags[b].load(std::memory_order_acquire), tag) & h1;
+        const std::uint64_t cand = tag_candidates(s.tags.get(), b, tag) & h1;
         if (cand == 0) return false;
         if (NVO_PREDICT_FALSE((cand & (cand - 1)) != 0)) return scan_words(bk, kw, out);
         const auto i = static_cast<std::size_t>(std::countr_zero(cand));
